@@ -1,0 +1,1 @@
+"""VoiceSurveyAgent: outbound automated phone surveys."""

@@ -1,0 +1,1 @@
+"""Calls: attempts, telephony events and the answers they produce."""

@@ -1,0 +1,157 @@
+"""Tables `call_attempts`, `telephony_events` and `survey_responses`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base, created_at_column, in_list
+
+
+class AttemptStatus(StrEnum):
+    """Where a call stands: ours before the provider knows it, then the provider's CallStatus."""
+
+    DISPATCHING = "dispatching"  # committed, provider not yet asked or not yet answered
+    QUEUED = "queued"
+    INITIATED = "initiated"
+    RINGING = "ringing"
+    IN_PROGRESS = "in-progress"
+    COMPLETED = "completed"
+    BUSY = "busy"
+    NO_ANSWER = "no-answer"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    ERROR = "error"  # the provider refused to place the call
+    STALE = "stale"  # closed by recovery after no news for too long
+
+
+class Outcome(StrEnum):
+    """Why an attempt ended, in the product's own words."""
+
+    COMPLETED = "completed"
+    PARTIAL = "partial"
+    REFUSED = "refused"
+    OPTED_OUT = "opted_out"
+    HANGUP = "hangup"  # answered, but no survey outcome
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    MACHINE = "machine"
+    FAX = "fax"
+    FAILED = "failed"  # the provider could not connect the call
+    INVALID_NUMBER = "invalid_number"
+    CANCELED = "canceled"
+    PROVIDER_ERROR = "provider_error"
+    STALE = "stale"
+
+
+class CallAttempt(Base):
+    __tablename__ = "call_attempts"
+    __table_args__ = (
+        UniqueConstraint("contact_id", "attempt_number"),
+        UniqueConstraint("provider_call_id"),
+        CheckConstraint(in_list("status", tuple(AttemptStatus)), name="status"),
+        CheckConstraint(f"outcome IS NULL OR {in_list('outcome', tuple(Outcome))}", name="outcome"),
+        CheckConstraint("attempt_number >= 1", name="attempt_number_positive"),
+        CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="ended_after_started"),
+        # At most one open attempt per contact, whatever the scheduler does.
+        Index(
+            "uq_call_attempts_open_contact",
+            "contact_id",
+            unique=True,
+            postgresql_where=text("ended_at IS NULL"),
+        ),
+        # Open calls per campaign (concurrency), and the stale scan.
+        Index(
+            "ix_call_attempts_open_campaign",
+            "campaign_id",
+            postgresql_where=text("ended_at IS NULL"),
+        ),
+        Index(
+            "ix_call_attempts_open_last_event",
+            "last_event_at",
+            postgresql_where=text("ended_at IS NULL"),
+        ),
+        Index("ix_call_attempts_started_at", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    contact_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False
+    )
+    campaign_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False
+    )
+    attempt_number: Mapped[int] = mapped_column(Integer, nullable=False)
+    provider_call_id: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, nullable=False, server_default="dispatching")
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_event_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    last_sequence_number: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(Text)
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    dialogue_state: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+
+
+class TelephonyEvent(Base):
+    """Append-only log of what the provider told us, raw."""
+
+    __tablename__ = "telephony_events"
+    __table_args__ = (
+        UniqueConstraint("dedupe_key"),
+        Index("ix_telephony_events_call_attempt_id", "call_attempt_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    call_attempt_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("call_attempts.id", ondelete="SET NULL")
+    )
+    provider: Mapped[str] = mapped_column(Text, nullable=False)
+    provider_call_id: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text, nullable=False)
+    status: Mapped[str | None] = mapped_column(Text)
+    sequence_number: Mapped[int | None] = mapped_column(Integer)
+    dedupe_key: Mapped[str] = mapped_column(Text, nullable=False)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    received_at: Mapped[datetime] = created_at_column()
+
+
+class SurveyResponse(Base):
+    __tablename__ = "survey_responses"
+    __table_args__ = (
+        UniqueConstraint("call_attempt_id"),
+        Index("ix_survey_responses_campaign_id", "campaign_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    call_attempt_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("call_attempts.id", ondelete="CASCADE"), nullable=False
+    )
+    contact_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False
+    )
+    campaign_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False
+    )
+    answers: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    completed: Mapped[bool] = mapped_column(nullable=False, server_default=text("false"))
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = created_at_column()

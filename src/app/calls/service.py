@@ -1,0 +1,132 @@
+"""Closing attempts and moving their contacts on: set-based, conditional, safe to repeat."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.calls.models import Outcome
+from app.calls.policy import next_step
+
+
+@dataclass(frozen=True)
+class AttemptClose:
+    attempt_id: int
+    status: str
+    outcome: Outcome
+    error: str | None = None
+    answered_by: str | None = None
+    duration_seconds: int | None = None
+
+
+_CLOSE_ATTEMPTS = text("""
+WITH input AS (
+    SELECT * FROM unnest(
+        CAST(:ids AS bigint[]), CAST(:statuses AS text[]), CAST(:outcomes AS text[]),
+        CAST(:errors AS text[]), CAST(:answered_by AS text[]), CAST(:durations AS int[])
+    ) AS t(id, status, outcome, error, answered_by, duration)
+), closed AS (
+    UPDATE call_attempts a
+    SET ended_at = greatest(now(), a.started_at, a.answered_at),
+        answered_at = CASE
+            WHEN a.answered_at IS NULL AND i.duration > 0
+            THEN greatest(a.started_at, now() - make_interval(secs => i.duration))
+            ELSE a.answered_at END,
+        status = i.status,
+        outcome = i.outcome,
+        error = coalesce(i.error, a.error),
+        answered_by = coalesce(i.answered_by, a.answered_by),
+        duration_seconds = coalesce(i.duration, a.duration_seconds),
+        last_event_at = now()
+    FROM input i
+    WHERE a.id = i.id AND a.ended_at IS NULL
+    RETURNING a.id, a.contact_id, a.campaign_id, a.attempt_number, a.outcome
+)
+SELECT c.contact_id, c.attempt_number, c.outcome, cp.max_attempts, cp.retry_after_minutes
+FROM closed c JOIN campaigns cp ON cp.id = c.campaign_id
+""")
+
+_MOVE_CONTACTS = text("""
+UPDATE contacts ct
+SET state = s.state,
+    next_attempt_at = CASE WHEN s.state = 'pending'
+        THEN now() + make_interval(mins => s.mins) ELSE ct.next_attempt_at END,
+    last_outcome = s.outcome,
+    updated_at = now()
+FROM unnest(
+    CAST(:contact_ids AS bigint[]), CAST(:attempt_numbers AS int[]), CAST(:states AS text[]),
+    CAST(:mins AS int[]), CAST(:outcomes AS text[])
+) AS s(contact_id, attempt_number, state, mins, outcome)
+WHERE ct.id = s.contact_id AND ct.state = 'in_progress' AND ct.attempts_count = s.attempt_number
+""")
+
+
+async def close_attempts(session: AsyncSession, closes: Sequence[AttemptClose]) -> int:
+    """End open attempts and requeue or finalise their contacts; returns how many closed.
+
+    Attempts already ended are left alone, and a contact only moves if it is still
+    `in_progress` on that very attempt, so running this twice, or from two processes, is safe.
+    """
+    if not closes:
+        return 0
+    rows = (
+        await session.execute(
+            _CLOSE_ATTEMPTS,
+            {
+                "ids": [c.attempt_id for c in closes],
+                "statuses": [c.status for c in closes],
+                "outcomes": [c.outcome.value for c in closes],
+                "errors": [c.error for c in closes],
+                "answered_by": [c.answered_by for c in closes],
+                "durations": [c.duration_seconds for c in closes],
+            },
+        )
+    ).all()
+    steps = [
+        (
+            row.contact_id,
+            row.attempt_number,
+            next_step(
+                Outcome(row.outcome),
+                attempt_number=row.attempt_number,
+                max_attempts=row.max_attempts,
+                retry_after_minutes=row.retry_after_minutes,
+            ),
+            row.outcome,
+        )
+        for row in rows
+    ]
+    if steps:
+        await session.execute(
+            _MOVE_CONTACTS,
+            {
+                "contact_ids": [s[0] for s in steps],
+                "attempt_numbers": [s[1] for s in steps],
+                "states": [s[2].state.value for s in steps],
+                "mins": [s[2].retry_in_minutes or 0 for s in steps],
+                "outcomes": [s[3] for s in steps],
+            },
+        )
+    return len(rows)
+
+
+_RECORD_PROVIDER_IDS = text("""
+UPDATE call_attempts a
+SET provider_call_id = v.call_id,
+    status = CASE WHEN a.status = 'dispatching' THEN 'queued' ELSE a.status END,
+    last_event_at = now()
+FROM unnest(CAST(:ids AS bigint[]), CAST(:call_ids AS text[])) AS v(id, call_id)
+WHERE a.id = v.id AND a.provider_call_id IS NULL
+""")
+
+
+async def record_provider_ids(session: AsyncSession, placed: Sequence[tuple[int, str]]) -> None:
+    """Save the provider's call ids; an id a callback already adopted is kept."""
+    if placed:
+        await session.execute(
+            _RECORD_PROVIDER_IDS,
+            {"ids": [p[0] for p in placed], "call_ids": [p[1] for p in placed]},
+        )

@@ -1,0 +1,1 @@
+"""Campaigns: the survey definition, its contacts, and the do-not-call list."""

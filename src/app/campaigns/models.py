@@ -1,0 +1,122 @@
+"""Tables `campaigns`, `contacts` and `do_not_call`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base, created_at_column, in_list
+
+
+class CampaignStatus(StrEnum):
+    DRAFT = "draft"
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class ContactState(StrEnum):
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    REFUSED = "refused"
+    PARTIAL = "partial"
+    NOT_REACHED = "not_reached"
+    FAILED = "failed"
+    DO_NOT_CALL = "do_not_call"
+
+
+FINAL_CONTACT_STATES = frozenset(ContactState) - {ContactState.PENDING, ContactState.IN_PROGRESS}
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+    __table_args__ = (
+        CheckConstraint(in_list("status", tuple(CampaignStatus)), name="status"),
+        CheckConstraint("max_attempts >= 1", name="max_attempts_positive"),
+        CheckConstraint("max_concurrent_calls >= 1", name="max_concurrent_calls_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    status: Mapped[str] = mapped_column(Text, nullable=False, server_default="draft")
+    language: Mapped[str] = mapped_column(Text, nullable=False)
+    caller_id: Mapped[str | None] = mapped_column(Text)
+    timezone: Mapped[str] = mapped_column(Text, nullable=False)
+    call_window: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    max_attempts: Mapped[int] = mapped_column(Integer, nullable=False)
+    retry_after_minutes: Mapped[list[int]] = mapped_column(ARRAY(Integer), nullable=False)
+    max_concurrent_calls: Mapped[int] = mapped_column(Integer, nullable=False)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = created_at_column()
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+    __table_args__ = (
+        CheckConstraint(in_list("state", tuple(ContactState)), name="state"),
+        CheckConstraint("attempts_count >= 0", name="attempts_count_non_negative"),
+        UniqueConstraint("campaign_id", "phone_number"),
+        # The dispatch query: due pending contacts of one campaign, oldest first.
+        Index(
+            "ix_contacts_due",
+            "campaign_id",
+            "next_attempt_at",
+            postgresql_where=text("state = 'pending'"),
+        ),
+        # Counting by state (stats, "is the campaign finished?").
+        Index("ix_contacts_campaign_state", "campaign_id", "state"),
+        # Opt-outs mark every pending contact with the same number.
+        Index("ix_contacts_phone_number", "phone_number"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    campaign_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False
+    )
+    phone_number: Mapped[str] = mapped_column(Text, nullable=False)
+    external_id: Mapped[str | None] = mapped_column(Text)
+    name: Mapped[str | None] = mapped_column(Text)
+    timezone: Mapped[str] = mapped_column(Text, nullable=False)
+    attributes: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, nullable=False, server_default=text("'{}'::jsonb")
+    )
+    state: Mapped[str] = mapped_column(Text, nullable=False, server_default="pending")
+    attempts_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+    last_outcome: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = created_at_column()
+
+
+class DoNotCall(Base):
+    __tablename__ = "do_not_call"
+
+    phone_number: Mapped[str] = mapped_column(Text, primary_key=True)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    campaign_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("campaigns.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = created_at_column()

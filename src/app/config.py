@@ -1,0 +1,102 @@
+"""Settings, read from the environment (and `.env`) once, through `get_settings()`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(Exception):
+    """A setting has a value the service cannot start with."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    # Database
+    database_url: str | None = None
+    embedded_pg_dir: Path = Path(".data/postgres")
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+
+    # Telephony
+    telephony_provider: Literal["mock", "twilio"] = "mock"
+    public_base_url: str = "http://127.0.0.1:8880"
+    mock_call_log: Path | None = None
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_from_number: str | None = None
+    twilio_api_base_url: str | None = None
+
+    # Scheduler
+    scheduler_enabled: bool = True
+    scheduler_interval_seconds: float = Field(default=2.0, gt=0, le=3600)
+    leader_retry_seconds: float | None = Field(default=None, gt=0, le=3600)
+    stale_attempt_seconds: float = Field(default=900.0, gt=0)
+    dispatch_batch_size: int = Field(default=1000, ge=1, le=100_000)
+    # Twilio's default account limit is one call per second; 0 means no cap (the mock's default).
+    dispatch_calls_per_second: float | None = Field(default=None, ge=0)
+
+    # Admin API
+    admin_api_token: SecretStr | None = None
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        return to_asyncpg_url(value.strip())
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def election_interval(self) -> float:
+        return self.leader_retry_seconds or self.scheduler_interval_seconds
+
+    @property
+    def calls_per_second(self) -> float:
+        if self.dispatch_calls_per_second is not None:
+            return self.dispatch_calls_per_second
+        return 1.0 if self.telephony_provider == "twilio" else 0.0
+
+
+def to_asyncpg_url(url: str) -> str:
+    """Accept the usual libpq spellings and point SQLAlchemy at asyncpg."""
+    for prefix in (
+        "postgres://",
+        "postgresql://",
+        "postgresql+psycopg://",
+        "postgresql+psycopg2://",
+    ):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    if url.startswith("postgresql+asyncpg://"):
+        return url
+    raise ValueError("must be a postgresql:// URL")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Load the settings once; a bad value raises SettingsError naming the variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        name = "_".join(str(p) for p in error["loc"]).upper() or "settings"
+        parts.append(f"{name}: {error['msg']}")
+    return "invalid setting " + "; ".join(parts)

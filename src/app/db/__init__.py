@@ -1,0 +1,1 @@
+"""Database engine, models registry and migrations."""

@@ -1,0 +1,139 @@
+"""The ASGI application `app.main:app`: web API, webhooks, and the scheduler in every worker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.types import Message, Receive, Scope, Send
+
+from app.campaigns.router import router as campaigns_router
+from app.config import Settings, SettingsError, get_settings
+from app.db.engine import make_engine, make_sessionmaker, resolve_database_url
+from app.db.migrate import upgrade_to_head
+from app.logs import configure_logging
+from app.scheduler.leader import LeaderElection
+from app.scheduler.runner import SchedulerLoop
+from app.scheduler.tick import TickContext
+from app.telephony.factory import create_provider
+from app.telephony.router import router as telephony_router
+from app.web.health import router as health_router
+
+log = logging.getLogger("app.main")
+
+
+class StartupError(Exception):
+    """Start-up cannot go on; the message is the one line an operator needs."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application; settings are read when it starts, not when it is imported."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with running_service(app, settings):
+            yield
+
+    app = FastAPI(title="VoiceSurveyAgent", version="0.1.0", lifespan=lifespan)
+    app.include_router(health_router)
+    app.include_router(campaigns_router)
+    app.include_router(telephony_router)
+    return app
+
+
+@contextlib.asynccontextmanager
+async def running_service(app: FastAPI, settings: Settings | None) -> AsyncIterator[None]:
+    """Start the database, the provider and the scheduler; stop them in reverse order."""
+    try:
+        settings = settings or get_settings()
+    except SettingsError as exc:
+        configure_logging()
+        log.error("Configuration error: %s", exc)
+        raise StartupError(str(exc)) from None
+    configure_logging(settings.log_level)
+    log.info("Application starting")
+    engine = make_engine(await _database_url(settings), pool_size=settings.db_pool_size)
+    try:
+        await _migrate(engine)
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.sessions = make_sessionmaker(engine)
+        app.state.provider = create_provider(settings)
+        async with _scheduler(app, settings):
+            yield
+    finally:
+        await engine.dispose()
+        log.info("Application stopped")
+
+
+async def _database_url(settings: Settings) -> str:
+    if settings.database_url is None:
+        log.info("DATABASE_URL is not set: using the embedded PostgreSQL")
+    try:
+        return await asyncio.to_thread(resolve_database_url, settings)
+    except Exception as exc:
+        log.error("Database start-up failed: %s", exc)
+        raise StartupError(str(exc)) from None
+
+
+async def _migrate(engine: Any) -> None:
+    try:
+        await upgrade_to_head(engine)
+    except Exception as exc:
+        log.error("Database unreachable or migration failed: %s: %s", type(exc).__name__, exc)
+        raise StartupError(str(exc)) from None
+
+
+@contextlib.asynccontextmanager
+async def _scheduler(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
+    if not settings.scheduler_enabled:
+        log.info("Scheduler disabled (SCHEDULER_ENABLED=false)")
+        yield
+        return
+    ctx = TickContext.from_settings(settings, app.state.sessions, app.state.provider)
+    dsn = app.state.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    loop = SchedulerLoop(
+        ctx,
+        LeaderElection(dsn),
+        interval=settings.scheduler_interval_seconds,
+        election_interval=settings.election_interval,
+    )
+    app.state.scheduler = loop
+    task = asyncio.create_task(loop.run(), name="scheduler")
+    try:
+        yield
+    finally:
+        loop.stop()
+        await task
+
+
+class QuietStartupFailures:
+    """Report a StartupError as the one line already logged, not as a traceback."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def guarded_send(message: Message) -> None:
+            if message["type"] == "lifespan.startup.failed" and "StartupError" in str(
+                message.get("message", "")
+            ):
+                message = {"type": "lifespan.startup.failed", "message": ""}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, guarded_send)
+        except StartupError:
+            return
+
+
+fastapi_app = create_app()
+app = QuietStartupFailures(fastapi_app)

@@ -1,0 +1,1 @@
+"""The scheduler: leader election and the dispatch tick."""

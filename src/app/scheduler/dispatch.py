@@ -1,0 +1,234 @@
+"""Dispatch: claim due contacts in one statement, commit, and only then place the calls."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.calls.models import AttemptStatus, Outcome
+from app.calls.service import AttemptClose, close_attempts, record_provider_ids
+from app.logs import mask_phone, one_line
+from app.scheduler.window import CallWindow, InvalidWindow, open_zones
+from app.telephony.base import CallRequest, InvalidNumberError, TelephonyError, TelephonyProvider
+
+log = logging.getLogger(__name__)
+
+# Lock the campaign row so that two dispatchers (two leaders, briefly) never both fill its free
+# concurrency; NO KEY UPDATE still lets call_attempts rows reference it meanwhile.
+_LOCK_CAMPAIGN = text("""
+SELECT c.id, c.call_window, c.caller_id, c.max_concurrent_calls,
+       (SELECT count(*) FROM call_attempts a
+        WHERE a.campaign_id = c.id AND a.ended_at IS NULL) AS open_calls
+FROM campaigns c
+WHERE c.id = :campaign_id AND c.status = 'running'
+FOR NO KEY UPDATE SKIP LOCKED
+""")
+
+# One statement: pick due contacts (skipping rows another dispatcher holds), re-check the state
+# in the UPDATE, and insert the attempts. The partial unique index on open attempts and
+# UNIQUE(contact_id, attempt_number) make a duplicate impossible even if this ran twice.
+_CLAIM = text("""
+WITH due AS (
+    SELECT ct.id
+    FROM contacts ct
+    WHERE ct.campaign_id = :campaign_id
+      AND ct.state = 'pending'
+      AND ct.next_attempt_at <= CAST(:now AS timestamptz)
+      AND ct.timezone = ANY(CAST(:zones AS text[]))
+      AND NOT EXISTS (SELECT 1 FROM do_not_call d WHERE d.phone_number = ct.phone_number)
+    ORDER BY ct.next_attempt_at, ct.id
+    LIMIT :limit
+    FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE contacts ct
+    SET state = 'in_progress', attempts_count = ct.attempts_count + 1,
+        updated_at = CAST(:now AS timestamptz)
+    FROM due
+    WHERE ct.id = due.id AND ct.state = 'pending'
+    RETURNING ct.id, ct.campaign_id, ct.attempts_count, ct.phone_number
+), inserted AS (
+    INSERT INTO call_attempts
+        (contact_id, campaign_id, attempt_number, status, started_at, last_event_at)
+    SELECT id, campaign_id, attempts_count, 'dispatching',
+           CAST(:now AS timestamptz), CAST(:now AS timestamptz)
+    FROM claimed
+    RETURNING id, contact_id, attempt_number
+)
+SELECT i.id, i.contact_id, i.attempt_number, c.phone_number
+FROM inserted i JOIN claimed c ON c.id = i.contact_id
+ORDER BY i.id
+""")
+
+# Provider requests in flight at once from one dispatcher.
+PROVIDER_CONCURRENCY = 50
+
+_RUNNING = text("SELECT id FROM campaigns WHERE status = 'running' ORDER BY id")
+
+
+@dataclass(frozen=True)
+class Claimed:
+    attempt_id: int
+    contact_id: int
+    attempt_number: int
+    phone_number: str
+
+
+@dataclass(frozen=True)
+class DispatchLimits:
+    batch_size: int
+    calls_per_second: float
+    interval_seconds: float
+
+    def per_tick(self) -> int:
+        """Calls one tick may start: the batch, capped by the provider's calls-per-second."""
+        if self.calls_per_second <= 0:
+            return self.batch_size
+        return min(
+            self.batch_size, max(1, math.floor(self.calls_per_second * self.interval_seconds))
+        )
+
+
+@dataclass(frozen=True)
+class CallUrls:
+    public_base_url: str
+
+    def voice(self, attempt_id: int) -> str:
+        return f"{self.public_base_url}/webhooks/telephony/voice?attempt_id={attempt_id}"
+
+    def status(self, attempt_id: int) -> str:
+        return f"{self.public_base_url}/webhooks/telephony/events?attempt_id={attempt_id}"
+
+
+async def dispatch(
+    sessions: async_sessionmaker[AsyncSession],
+    provider: TelephonyProvider,
+    *,
+    now: datetime,
+    limits: DispatchLimits,
+    urls: CallUrls,
+) -> int:
+    """Dispatch every running campaign; returns how many calls were placed or attempted."""
+    async with sessions() as session:
+        campaign_ids = list((await session.execute(_RUNNING)).scalars())
+    budget = limits.per_tick()
+    total = 0
+    for campaign_id in campaign_ids:
+        if budget - total <= 0:
+            break
+        try:
+            total += await dispatch_campaign(
+                sessions, provider, campaign_id, now=now, limit=budget - total, urls=urls
+            )
+        except Exception as exc:  # one campaign's failure must not starve the others
+            log.error("Dispatch of campaign %s failed: %s", campaign_id, one_line(exc))
+    return total
+
+
+async def dispatch_campaign(
+    sessions: async_sessionmaker[AsyncSession],
+    provider: TelephonyProvider,
+    campaign_id: int,
+    *,
+    now: datetime,
+    limit: int,
+    urls: CallUrls,
+) -> int:
+    """Claim and commit this campaign's due contacts, then call them."""
+    async with sessions() as session, session.begin():
+        claimed, caller_id = await claim(session, campaign_id, now=now, limit=limit)
+    # Committed: from here on a crash leaves an open attempt that recovery will reconcile.
+    if claimed:
+        await place_calls(sessions, provider, claimed, caller_id=caller_id, urls=urls)
+    return len(claimed)
+
+
+async def claim(
+    session: AsyncSession, campaign_id: int, *, now: datetime, limit: int
+) -> tuple[list[Claimed], str | None]:
+    """Create attempts for up to `limit` due contacts inside the window; caller commits."""
+    campaign = (await session.execute(_LOCK_CAMPAIGN, {"campaign_id": campaign_id})).one_or_none()
+    if campaign is None:
+        return [], None  # not running any more, or another dispatcher holds it right now
+    free = min(limit, campaign.max_concurrent_calls - campaign.open_calls)
+    if free <= 0:
+        return [], campaign.caller_id
+    try:
+        zones = open_zones(CallWindow.parse(campaign.call_window), now)
+    except InvalidWindow as exc:
+        log.error(
+            "Campaign %s has an invalid call window, nothing dispatched: %s", campaign_id, exc
+        )
+        return [], campaign.caller_id
+    if not zones:
+        return [], campaign.caller_id
+    rows = await session.execute(
+        _CLAIM, {"campaign_id": campaign_id, "now": now, "zones": zones, "limit": free}
+    )
+    claimed = [Claimed(r.id, r.contact_id, r.attempt_number, r.phone_number) for r in rows]
+    return claimed, campaign.caller_id
+
+
+async def place_calls(
+    sessions: async_sessionmaker[AsyncSession],
+    provider: TelephonyProvider,
+    claimed: list[Claimed],
+    *,
+    caller_id: str | None,
+    urls: CallUrls,
+) -> None:
+    """Call each committed attempt once; save the ids, close the ones the provider refused."""
+    gate = asyncio.Semaphore(PROVIDER_CONCURRENCY)
+
+    async def place_one(c: Claimed) -> str | AttemptClose | None:
+        async with gate:
+            return await _place(provider, c, caller_id, urls)
+
+    results = await asyncio.gather(*(place_one(c) for c in claimed))
+    placed = [
+        (c.attempt_id, r) for c, r in zip(claimed, results, strict=True) if isinstance(r, str)
+    ]
+    refused = [r for r in results if isinstance(r, AttemptClose)]
+    async with sessions() as session, session.begin():
+        await record_provider_ids(session, placed)
+        await close_attempts(session, refused)
+
+
+async def _place(
+    provider: TelephonyProvider, claimed: Claimed, caller_id: str | None, urls: CallUrls
+) -> str | AttemptClose | None:
+    log.info(
+        "initiate_call attempt=%s contact=%s attempt_number=%s to=%s",
+        claimed.attempt_id,
+        claimed.contact_id,
+        claimed.attempt_number,
+        mask_phone(claimed.phone_number),
+    )
+    request = CallRequest(
+        attempt_id=claimed.attempt_id,
+        to=claimed.phone_number,
+        from_=caller_id,
+        voice_url=urls.voice(claimed.attempt_id),
+        status_callback_url=urls.status(claimed.attempt_id),
+    )
+    try:
+        return (await provider.initiate_call(request)).provider_call_id
+    except InvalidNumberError as exc:
+        return _refused(claimed, Outcome.INVALID_NUMBER, exc)
+    except TelephonyError as exc:
+        return _refused(claimed, Outcome.PROVIDER_ERROR, exc)
+    except Exception as exc:
+        # The call may or may not exist (a timeout after the provider accepted it): leave the
+        # attempt open so a callback adopts it or recovery reconciles it; never redial blindly.
+        log.error("initiate_call outcome unknown for attempt %s: %s", claimed.attempt_id, exc)
+        return None
+
+
+def _refused(claimed: Claimed, outcome: Outcome, exc: Exception) -> AttemptClose:
+    log.warning("initiate_call failed for attempt %s: %s", claimed.attempt_id, exc)
+    return AttemptClose(claimed.attempt_id, AttemptStatus.ERROR, outcome, error=str(exc)[:500])

@@ -1,0 +1,98 @@
+"""The one interface every telephony provider implements, and the typed events it produces.
+
+Adapters translate their wire format into these types; nothing outside `telephony/` sees a
+provider's payload shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+
+class TelephonyError(Exception):
+    """The provider refused or failed to do what was asked."""
+
+
+class InvalidNumberError(TelephonyError):
+    """The provider says the destination number cannot be called at all."""
+
+
+class WebhookRejected(Exception):
+    """An inbound webhook failed authentication (answer 403)."""
+
+
+class WebhookInvalid(Exception):
+    """An inbound webhook is malformed (answer 422); the message names the field."""
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    attempt_id: int
+    to: str
+    from_: str | None
+    voice_url: str
+    status_callback_url: str
+    ring_timeout_seconds: int = 30
+
+
+@dataclass(frozen=True)
+class PlacedCall:
+    provider_call_id: str
+
+
+@dataclass(frozen=True)
+class InboundWebhook:
+    """An HTTP request from the provider, as the provider addressed it."""
+
+    url: str  # the public URL the provider requested (PUBLIC_BASE_URL + path + query)
+    headers: Mapping[str, str]
+    query: Mapping[str, str]
+    body: bytes
+    content_type: str
+
+
+@dataclass(frozen=True)
+class StatusEvent:
+    """A call-status callback: where the provider says the call stands."""
+
+    attempt_id: int | None
+    provider_call_id: str | None
+    status: str  # one of AttemptStatus's provider values
+    sequence_number: int | None = None
+    timestamp: datetime | None = None
+    answered_by: str | None = None
+    duration_seconds: int | None = None
+    error_code: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CallReport:
+    """What the provider says about a call when asked; status None means it does not know."""
+
+    status: str | None
+    answered_by: str | None = None
+    duration_seconds: int | None = None
+
+
+class TelephonyProvider(Protocol):
+    name: str
+
+    async def initiate_call(self, request: CallRequest) -> PlacedCall:
+        """Place one outbound call. Not idempotent: a second call rings the phone again."""
+        ...
+
+    async def hangup(self, provider_call_id: str) -> None:
+        """End a call; a call that already ended counts as success."""
+        ...
+
+    async def fetch_call(self, provider_call_id: str | None) -> CallReport:
+        """Ask the provider where a call stands (reconciliation of silent attempts)."""
+        ...
+
+    def parse_status_event(self, webhook: InboundWebhook) -> StatusEvent | None:
+        """Authenticate and parse a status callback; None for an empty keep-alive POST."""
+        ...

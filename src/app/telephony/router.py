@@ -1,0 +1,44 @@
+"""Inbound provider webhooks."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request, Response
+
+from app.calls.events import apply_status_event
+from app.config import Settings
+from app.telephony.base import InboundWebhook, WebhookInvalid, WebhookRejected
+from app.web.deps import ProviderDep, SessionDep, SettingsDep
+
+router = APIRouter(prefix="/webhooks/telephony", tags=["webhooks"])
+
+
+async def inbound(request: Request, settings: Settings) -> InboundWebhook:
+    """The request as the provider addressed it: the public URL, not the one behind a proxy."""
+    url = settings.public_base_url + request.url.path
+    if request.url.query:
+        url += "?" + request.url.query
+    return InboundWebhook(
+        url=url,
+        headers=dict(request.headers),
+        query=dict(request.query_params),
+        body=await request.body(),
+        content_type=request.headers.get("content-type", ""),
+    )
+
+
+@router.post("/events", status_code=204)
+async def telephony_events(
+    request: Request, session: SessionDep, provider: ProviderDep, settings: SettingsDep
+) -> Response:
+    """Call-status callbacks; an empty POST is a liveness probe and changes nothing."""
+    webhook = await inbound(request, settings)
+    try:
+        event = provider.parse_status_event(webhook)
+    except WebhookRejected as exc:
+        raise HTTPException(403, str(exc)) from None
+    except WebhookInvalid as exc:
+        raise HTTPException(422, str(exc)) from None
+    if event is not None:
+        await apply_status_event(session, event, provider=provider.name)
+        await session.commit()
+    return Response(status_code=204)
