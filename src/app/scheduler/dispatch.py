@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.calls.models import AttemptStatus, Outcome
 from app.calls.service import AttemptClose, close_attempts, record_provider_ids
+from app.faults import AFTER_CLAIM_COMMIT, AFTER_INITIATE, crash_point
 from app.logs import mask_phone, one_line
 from app.scheduler.window import CallWindow, InvalidWindow, open_zones
 from app.telephony.base import CallRequest, InvalidNumberError, TelephonyError, TelephonyProvider
@@ -144,6 +145,7 @@ async def dispatch_campaign(
         claimed, caller_id = await claim(session, campaign_id, now=now, limit=limit)
     # Committed: from here on a crash leaves an open attempt that recovery will reconcile.
     if claimed:
+        crash_point(AFTER_CLAIM_COMMIT)
         await place_calls(sessions, provider, claimed, caller_id=caller_id, urls=urls)
     return len(claimed)
 
@@ -194,6 +196,7 @@ async def place_calls(
         (c.attempt_id, r) for c, r in zip(claimed, results, strict=True) if isinstance(r, str)
     ]
     refused = [r for r in results if isinstance(r, AttemptClose)]
+    crash_point(AFTER_INITIATE)
     async with sessions() as session, session.begin():
         await record_provider_ids(session, placed)
         await close_attempts(session, refused)

@@ -112,6 +112,7 @@ def _close(attempt_id: int, answered: bool, report: CallReport) -> AttemptClose:
         return AttemptClose(
             attempt_id, AttemptStatus.STALE, Outcome.STALE, error="no provider news"
         )
+    answered = answered or bool(report.duration_seconds)
     outcome = classify(report.status, answered=answered, answered_by=report.answered_by)
     return AttemptClose(
         attempt_id,

@@ -1,0 +1,84 @@
+"""Run the real service and scheduler as separate OS processes, and watch their logs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def service_env(database_url: str, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT / "src"),
+            "DATABASE_URL": database_url,
+            "TELEPHONY_PROVIDER": "mock",
+            "SCHEDULER_INTERVAL_SECONDS": "0.5",
+            "LOG_LEVEL": "INFO",
+        }
+    )
+    env.pop("VOICESURVEY_CRASH_AT", None)
+    env.update(extra)
+    return env
+
+
+class Service:
+    """One `uvicorn app.main:app` command, its port and its log file."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, workers: int = 1) -> None:
+        self.port = free_port()
+        self.log_path = log_path
+        self._log = log_path.open("wb")
+        cmd = [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(self.port)]
+        cmd += ["--workers", str(workers)]
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.alive():
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self._log.close()
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")

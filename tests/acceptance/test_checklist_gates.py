@@ -1,0 +1,67 @@
+"""Checklist gates 2, 3 and 4 with the real `uvicorn app.main:app` command."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.acceptance.db import count_mismatches, duplicates, query, seed
+from tests.acceptance.processes import Service, service_env, wait_until
+
+pytestmark = pytest.mark.acceptance
+
+
+def attempts(database_url: str) -> int:
+    return int(query(database_url, "SELECT count(*) FROM call_attempts")[0][0])
+
+
+def test_single_worker_gates_2_and_4(database_url: str, tmp_path: Path) -> None:
+    seed(database_url, contacts=1)
+    service = Service(service_env(database_url), tmp_path / "service.log", workers=1)
+    try:
+        wait_until(lambda: "Scheduler leader lock acquired" in service.log(), 60, "leadership")
+        wait_until(lambda: attempts(database_url) == 1, 30, "the first call attempt")
+        # G4.2: the callback endpoint answers an empty POST.
+        response = httpx.post(f"{service.url}/webhooks/telephony/events", timeout=10)
+        assert response.status_code in (200, 204)
+    finally:
+        service.stop()
+
+    log = service.log()
+    for line in ("Application starting", "Scheduler enabled", "Scheduler leader lock acquired"):
+        assert line in log
+    assert "Creating telephony provider" in log and "initiate_call" in log
+    assert "Traceback" not in log and "ERROR" not in log
+    # G2.2: one new attempt, the contact in progress, attempts_count incremented.
+    contact = query(database_url, "SELECT state, attempts_count FROM contacts")[0]
+    assert (contact["state"], contact["attempts_count"]) == ("in_progress", 1)
+    attempt = query(database_url, "SELECT * FROM call_attempts ORDER BY started_at DESC")[0]
+    assert attempt["attempt_number"] == 1 and attempt["provider_call_id"]
+
+
+def test_two_workers_one_leader_one_standby_gate_3(database_url: str, tmp_path: Path) -> None:
+    seed(database_url, contacts=60, max_concurrent_calls=20)
+    service = Service(service_env(database_url), tmp_path / "service.log", workers=2)
+    try:
+        wait_until(
+            lambda: service.log().count("Application startup complete") == 2, 60, "two workers"
+        )
+        wait_until(
+            lambda: "Scheduler leader lock busy; standby" in service.log(), 30, "the standby"
+        )
+        wait_until(lambda: attempts(database_url) == 20, 30, "a full first batch")
+        # Two or three more cycles with every line busy: nothing more may be dispatched.
+        time.sleep(1.5)
+        assert attempts(database_url) == 20
+    finally:
+        service.stop()
+
+    log = service.log()
+    assert log.count("Scheduler leader lock acquired") == 1
+    assert log.count("Scheduler leader lock busy; standby") == 1
+    assert "Traceback" not in log
+    assert duplicates(database_url) == []
+    assert count_mismatches(database_url) == []
