@@ -41,12 +41,13 @@ def classify(
     survey_outcome: str | None = None,
 ) -> Outcome:
     """The outcome of an attempt that reached the final provider `status`."""
+    # A survey outcome means a person went through the dialogue: it beats AMD's guess.
+    if survey_outcome is not None:
+        return Outcome(survey_outcome)
     if answered_by == "fax":
         return Outcome.FAX
     if answered_by and answered_by.startswith("machine"):
         return Outcome.MACHINE
-    if survey_outcome is not None:
-        return Outcome(survey_outcome)
     if error_code in INVALID_NUMBER_ERRORS:
         return Outcome.INVALID_NUMBER
     by_status = {

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.calls.models import AttemptStatus, Outcome
@@ -18,7 +19,7 @@ from app.telephony.statuses import is_final
 log = logging.getLogger(__name__)
 
 _CANDIDATES = text("""
-SELECT id, provider_call_id, answered_at IS NOT NULL AS answered
+SELECT id, provider_call_id, answered_at IS NOT NULL AS answered, outcome
 FROM call_attempts
 WHERE ended_at IS NULL AND last_event_at < CAST(:now AS timestamptz) - make_interval(secs => CAST(:stale_seconds AS float8))
 ORDER BY last_event_at
@@ -71,7 +72,7 @@ async def recover_stale(
         if report.status is not None and not is_final(report.status):
             alive.append(candidate.id)  # the call is really still going: do not redial
         else:
-            closes.append(_close(candidate.id, candidate.answered, report))
+            closes.append(_close(candidate, report))
     async with sessions() as session, session.begin():
         if alive:
             await session.execute(_TOUCH, {"ids": alive})

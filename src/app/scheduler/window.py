@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 class InvalidWindow(ValueError):
@@ -31,9 +32,12 @@ class CallWindow:
         try:
             start = time.fromisoformat(str(raw["start"]))
             end = time.fromisoformat(str(raw["end"]))
-            days = frozenset(DAYS.index(str(d).lower()[:3]) for d in raw["days"])
+            days = frozenset(_day_index(str(d)) for d in raw["days"])
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidWindow(f"call_window: {exc}") from None
+        if start.tzinfo is not None or end.tzinfo is not None:
+            # Wall-clock times only: the zone comes from each contact, never from the window.
+            raise InvalidWindow("call_window: start and end take no UTC offset")
         if start >= end:
             raise InvalidWindow("call_window: start must be before end")
         if not days:
@@ -43,6 +47,14 @@ class CallWindow:
     def is_open(self, local: datetime) -> bool:
         """Whether `local` (a wall-clock time in the contact's zone) is inside the window."""
         return local.weekday() in self.days and self.start <= local.time() < self.end
+
+
+def _day_index(name: str) -> int:
+    """Index of "mon" or "monday" (any case); anything else is a ValueError."""
+    key = name.strip().lower()
+    if key in _FULL_DAYS:
+        return _FULL_DAYS.index(key)
+    return DAYS.index(key)
 
 
 def is_open_in_zone(window: CallWindow, now: datetime, zone: str) -> bool:
