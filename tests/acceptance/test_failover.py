@@ -122,7 +122,9 @@ def test_leader_killed_and_lock_terminated_while_calls_run(
         victim = next(s for s in services if s.proc.pid == first[1])
         victim.kill()
         wait_until(
-            lambda: (l := leader(database_url)) is not None and l[1] != first[1], 15, "a new leader"
+            lambda: (now := leader(database_url)) is not None and now[1] != first[1],
+            15,
+            "a new leader",
         )
 
         wait_until(lambda: attempts() >= 200, 60, "more calls")
@@ -130,7 +132,9 @@ def test_leader_killed_and_lock_terminated_while_calls_run(
         assert second is not None
         query(database_url, "SELECT pg_terminate_backend($1)", second[0])
         wait_until(
-            lambda: (l := leader(database_url)) is not None and l[0] != second[0], 15, "re-election"
+            lambda: (now := leader(database_url)) is not None and now[0] != second[0],
+            15,
+            "re-election",
         )
 
         unfinished = "SELECT count(*) FROM contacts WHERE state IN ('pending', 'in_progress')"

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.calls.models import AttemptStatus, Outcome
+from app.calls.models import AttemptStatus
 from app.calls.policy import classify
 from app.calls.service import AttemptClose, close_attempts
 from app.telephony.base import CallReport, TelephonyProvider
@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 _CANDIDATES = text("""
 SELECT id, provider_call_id, answered_at IS NOT NULL AS answered, outcome
 FROM call_attempts
-WHERE ended_at IS NULL AND last_event_at < CAST(:now AS timestamptz) - make_interval(secs => CAST(:stale_seconds AS float8))
+WHERE ended_at IS NULL
+  AND last_event_at < CAST(:now AS timestamptz) - make_interval(secs => CAST(:stale AS float8))
 ORDER BY last_event_at
 LIMIT :limit
 """)
@@ -30,7 +31,7 @@ LIMIT :limit
 _STILL_STALE = text("""
 SELECT id FROM call_attempts
 WHERE id = ANY(CAST(:ids AS bigint[])) AND ended_at IS NULL
-  AND last_event_at < CAST(:now AS timestamptz) - make_interval(secs => CAST(:stale_seconds AS float8))
+  AND last_event_at < CAST(:now AS timestamptz) - make_interval(secs => CAST(:stale AS float8))
 FOR UPDATE SKIP LOCKED
 """)
 
@@ -60,7 +61,7 @@ async def recover_stale(
     limit: int = 500,
 ) -> int:
     """Reconcile silent attempts with the provider; close the dead ones. Safe to run anywhere."""
-    params = {"now": now, "stale_seconds": stale_seconds}
+    params = {"now": now, "stale": stale_seconds}
     async with sessions() as session:
         candidates = (await session.execute(_CANDIDATES, {**params, "limit": limit})).all()
     if not candidates:
@@ -108,17 +109,19 @@ async def _ask(provider: TelephonyProvider, provider_call_id: str | None) -> Cal
         return CallReport(status=None)
 
 
-def _close(attempt_id: int, answered: bool, report: CallReport) -> AttemptClose:
-    if report.status is None:
-        return AttemptClose(
-            attempt_id, AttemptStatus.STALE, Outcome.STALE, error="no provider news"
-        )
-    answered = answered or bool(report.duration_seconds)
-    outcome = classify(report.status, answered=answered, answered_by=report.answered_by)
+def _close(candidate: Row[Any], report: CallReport) -> AttemptClose:
+    status = report.status or AttemptStatus.STALE
+    outcome = classify(
+        status,
+        answered=candidate.answered or bool(report.duration_seconds),
+        answered_by=report.answered_by,
+        survey_outcome=candidate.outcome,  # a survey that ended keeps its outcome
+    )
     return AttemptClose(
-        attempt_id,
-        report.status,
+        candidate.id,
+        status,
         outcome,
+        error="no provider news" if report.status is None else None,
         answered_by=report.answered_by,
         duration_seconds=report.duration_seconds,
     )
