@@ -56,12 +56,43 @@ def test_two_workers_one_leader_one_standby_gate_3(database_url: str, tmp_path: 
         # Two or three more cycles with every line busy: nothing more may be dispatched.
         time.sleep(1.5)
         assert attempts(database_url) == 20
+        # Read before shutdown: a standby may rightly take over while the leader stops.
+        log = service.log()
     finally:
         service.stop()
 
-    log = service.log()
     assert log.count("Scheduler leader lock acquired") == 1
     assert log.count("Scheduler leader lock busy; standby") == 1
     assert "Traceback" not in log
     assert duplicates(database_url) == []
+    assert count_mismatches(database_url) == []
+
+
+def test_restart_requeues_stale_attempts_gate_8(database_url: str, tmp_path: Path) -> None:
+    seed(database_url, contacts=3, max_attempts=3, retry_after_minutes=[0])
+    env = service_env(database_url, STALE_ATTEMPT_SECONDS="2")
+    first = Service(env, tmp_path / "first.log")
+    try:
+        wait_until(lambda: attempts(database_url) == 3, 60, "three calls under way")
+    finally:
+        first.stop()
+    # The calls never report back (the mock places no real call): after a restart the
+    # attempts are stale, closed, and their contacts dialled again as attempt 2.
+    time.sleep(2.5)
+    second = Service(env, tmp_path / "second.log")
+    try:
+        wait_until(lambda: attempts(database_url) == 6, 60, "the requeued contacts dialled")
+    finally:
+        second.stop()
+
+    rows = query(
+        database_url,
+        "SELECT attempt_number, status, ended_at IS NULL AS open FROM call_attempts "
+        "ORDER BY contact_id, attempt_number",
+    )
+    assert [(r["attempt_number"], r["status"], r["open"]) for r in rows] == [
+        (1, "stale", False),
+        (2, "queued", True),
+    ] * 3
+    assert "Recovered 3 stale call attempts" in second.log()
     assert count_mismatches(database_url) == []
