@@ -1,5 +1,178 @@
-"""Campaign and contact API (placeholder until the campaigns service lands)."""
+"""Campaign and contact admin API: parse the request, call a service, map its errors to HTTP."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter(prefix="/api", tags=["campaigns"])
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+
+from app.campaigns import service
+from app.campaigns.contacts import CSV_TYPES, JSON_TYPES, parse_upload
+from app.campaigns.errors import CampaignError, Conflict, InvalidInput, NotFound
+from app.campaigns.models import Campaign, CampaignStatus
+from app.campaigns.schemas import (
+    CampaignDetail,
+    CampaignDocument,
+    CampaignStats,
+    CampaignSummary,
+    ImportReport,
+)
+from app.campaigns.stats import campaign_stats
+from app.web.bodies import YAML_TYPES, media_type, yaml_as_json
+from app.web.deps import SessionDep, require_admin
+
+DOCUMENT_MAX_BYTES = 1 << 20
+# About a million contacts of a few columns each.
+IMPORT_MAX_BYTES = 64 << 20
+
+ERROR_STATUS: dict[type[CampaignError], int] = {NotFound: 404, Conflict: 409, InvalidInput: 422}
+
+
+class CampaignsRoute(APIRoute):
+    """A route that also takes YAML bodies and answers campaign errors with their status."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(await yaml_as_json(request))
+            except CampaignError as exc:
+                return error_response(exc)
+
+        return route
+
+
+def error_response(exc: CampaignError) -> JSONResponse:
+    """The HTTP answer to a refused request; a 422 has the same shape as FastAPI's own."""
+    status = next(code for kind, code in ERROR_STATUS.items() if isinstance(exc, kind))
+    if isinstance(exc, InvalidInput):
+        loc = list(exc.loc) or ["body"]
+        return JSONResponse(
+            {"detail": [{"type": "value_error", "loc": loc, "msg": exc.message}]}, status
+        )
+    return JSONResponse({"detail": exc.message}, status)
+
+
+router = APIRouter(
+    prefix="/api",
+    tags=["campaigns"],
+    dependencies=[Depends(require_admin)],
+    route_class=CampaignsRoute,
+)
+
+
+def _body_doc(schema: dict[str, Any], *media_types: str) -> dict[str, Any]:
+    content = {kind: {"schema": schema} for kind in media_types}
+    return {"requestBody": {"required": True, "content": content}}
+
+
+_DOCUMENT_SCHEMA = {"$ref": "#/components/schemas/CampaignDocument"}
+_CONTACTS_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["phone_number"],
+        "properties": {
+            name: {"type": "string"} for name in ("phone_number", "external_id", "timezone", "name")
+        },
+        "additionalProperties": True,
+    },
+}
+
+
+@router.post(
+    "/campaigns",
+    status_code=201,
+    max_body_size=DOCUMENT_MAX_BYTES,
+    openapi_extra=_body_doc(_DOCUMENT_SCHEMA, *sorted(YAML_TYPES)),
+)
+async def create_campaign(document: CampaignDocument, session: SessionDep) -> CampaignDetail:
+    """Create a draft campaign from a campaign document (JSON or YAML)."""
+    campaign = await service.create_campaign(session=session, document=document)
+    return _detail(campaign, contacts_total=0)
+
+
+@router.get("/campaigns")
+async def list_campaigns(
+    session: SessionDep,
+    status: CampaignStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[CampaignSummary]:
+    """List campaigns, newest first, with their number of contacts."""
+    rows = await service.list_campaigns(session=session, status=status, limit=limit, offset=offset)
+    return [_summary(campaign, contacts_total=total) for campaign, total in rows]
+
+
+@router.get("/campaigns/{campaign_id}")
+async def get_campaign(campaign_id: int, session: SessionDep) -> CampaignDetail:
+    """Read one campaign, its full document included."""
+    campaign, total = await service.get_campaign(session=session, campaign_id=campaign_id)
+    return _detail(campaign, contacts_total=total)
+
+
+@router.post(
+    "/campaigns/{campaign_id}/contacts",
+    max_body_size=IMPORT_MAX_BYTES,
+    openapi_extra=_body_doc(_CONTACTS_SCHEMA, "application/json", "text/csv", *sorted(YAML_TYPES)),
+)
+async def import_contacts(campaign_id: int, request: Request, session: SessionDep) -> ImportReport:
+    """Import contacts (CSV with a header, or a JSON list) in one transaction."""
+    kind = media_type(request)
+    if kind not in CSV_TYPES | JSON_TYPES:
+        raise HTTPException(415, "send the contacts as text/csv or application/json")
+    raw = await asyncio.to_thread(parse_upload, await request.body(), kind)
+    return await service.import_contacts(session=session, campaign_id=campaign_id, raw=raw)
+
+
+async def _change_status(session: SessionDep, campaign_id: int, action: str) -> CampaignDetail:
+    await service.change_status(session=session, campaign_id=campaign_id, action=action)
+    campaign, total = await service.get_campaign(session=session, campaign_id=campaign_id)
+    return _detail(campaign, contacts_total=total)
+
+
+@router.post("/campaigns/{campaign_id}/start")
+async def start_campaign(campaign_id: int, session: SessionDep) -> CampaignDetail:
+    """Start a draft campaign that has contacts: the scheduler begins calling."""
+    return await _change_status(session, campaign_id, "start")
+
+
+@router.post("/campaigns/{campaign_id}/pause")
+async def pause_campaign(campaign_id: int, session: SessionDep) -> CampaignDetail:
+    """Pause a running campaign: no new calls; calls in progress finish."""
+    return await _change_status(session, campaign_id, "pause")
+
+
+@router.post("/campaigns/{campaign_id}/resume")
+async def resume_campaign(campaign_id: int, session: SessionDep) -> CampaignDetail:
+    """Resume a paused campaign."""
+    return await _change_status(session, campaign_id, "resume")
+
+
+@router.post("/campaigns/{campaign_id}/cancel")
+async def cancel_campaign(campaign_id: int, session: SessionDep) -> CampaignDetail:
+    """Cancel a campaign for good: no further calls are placed."""
+    return await _change_status(session, campaign_id, "cancel")
+
+
+@router.get("/campaigns/{campaign_id}/stats")
+async def get_stats(campaign_id: int, session: SessionDep) -> CampaignStats:
+    """Count contacts by state and call attempts by outcome and status."""
+    return await campaign_stats(session=session, campaign_id=campaign_id)
+
+
+def _summary(campaign: Campaign, *, contacts_total: int) -> CampaignSummary:
+    summary = CampaignSummary.model_validate(campaign)
+    summary.contacts_total = contacts_total
+    return summary
+
+
+def _detail(campaign: Campaign, *, contacts_total: int) -> CampaignDetail:
+    detail = CampaignDetail.model_validate(campaign)
+    detail.contacts_total = contacts_total
+    return detail
