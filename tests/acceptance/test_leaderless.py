@@ -37,7 +37,7 @@ def test_forced_leaderless_dispatch_creates_no_duplicates(
     start_at = time.time() + 3
     workers = [
         subprocess.Popen(
-            [sys.executable, "-m", "tests.acceptance.tick_worker", str(start_at), "3"],
+            [sys.executable, "-m", "tests.acceptance.tick_worker", str(start_at), "10"],
             cwd=ROOT,
             env=env,
         )

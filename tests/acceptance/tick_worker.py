@@ -28,6 +28,8 @@ async def main(start_at: float, idle_ticks: int) -> None:
         while idle < idle_ticks:
             report = await run_tick(ctx)
             idle = 0 if report.dispatched else idle + 1
+            if idle:
+                await asyncio.sleep(0.05)  # others may hold the campaigns right now
     finally:
         await engine.dispose()
 

@@ -56,6 +56,11 @@ async def test_one_holder_then_takeover_after_terminate(database_url: str) -> No
         assert len(holders) == 1
 
         await terminate(dsn, holders[0])
+        # pg_terminate_backend only signals the backend: wait until it is gone.
+        for _ in range(100):
+            if not await lock_holders(dsn):
+                break
+            await asyncio.sleep(0.05)
 
         assert await first.still_held() is False
         assert first.is_leader is False

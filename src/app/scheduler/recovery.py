@@ -40,10 +40,17 @@ UPDATE call_attempts SET last_event_at = now()
 WHERE id = ANY(CAST(:ids AS bigint[])) AND ended_at IS NULL
 """)
 
+# Two statements: lock first, then look for remaining work with a snapshot taken after the lock,
+# so a contact import committing meanwhile (it holds FOR SHARE on the campaign) is either seen,
+# or waits and then finds the campaign completed.
+_LOCK_RUNNING = text("""
+SELECT id FROM campaigns WHERE status = 'running' FOR NO KEY UPDATE SKIP LOCKED
+""")
+
 _FINISH_CAMPAIGNS = text("""
 UPDATE campaigns c
 SET status = 'completed', finished_at = now(), updated_at = now()
-WHERE c.status = 'running'
+WHERE c.id = ANY(CAST(:ids AS bigint[])) AND c.status = 'running'
   AND NOT EXISTS (SELECT 1 FROM contacts ct
                   WHERE ct.campaign_id = c.id AND ct.state IN ('pending', 'in_progress'))
   AND NOT EXISTS (SELECT 1 FROM call_attempts a
@@ -93,7 +100,10 @@ async def recover_stale(
 async def finish_campaigns(sessions: async_sessionmaker[AsyncSession]) -> list[int]:
     """Mark running campaigns with nothing left to do as completed."""
     async with sessions() as session, session.begin():
-        finished = list((await session.execute(_FINISH_CAMPAIGNS)).scalars())
+        running = list((await session.execute(_LOCK_RUNNING)).scalars())
+        if not running:
+            return []
+        finished = list((await session.execute(_FINISH_CAMPAIGNS, {"ids": running})).scalars())
     for campaign_id in finished:
         log.info("Campaign %s completed: every contact reached a final state", campaign_id)
     return finished
