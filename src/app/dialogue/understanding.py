@@ -1,0 +1,167 @@
+"""Turn what was heard or pressed into a reply the engine can act on; pure functions.
+
+The order of reading is fixed: "don't call me again" wins over everything, then "repeat", then
+"skip", then the answer itself. Free text is the exception that proves the rule: there "repeat"
+and "skip" count only as the whole reply, so "la linea salta spesso" stays an answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from app.dialogue.actions import AnswerValue
+from app.dialogue.choices import match_choice
+from app.dialogue.lexicon import LEXICONS, Lexicon
+from app.dialogue.numbers import Number, parse_number
+from app.dialogue.survey import Language, Question, QuestionType
+from app.dialogue.text import Phrase, contains_any, tokens
+
+YES_KEY, NO_KEY, REPEAT_KEY, SKIP_KEY = "1", "2", "*", "#"
+
+
+class Intent(StrEnum):
+    ANSWER = "answer"
+    REPEAT = "repeat"
+    SKIP = "skip"
+    OPT_OUT = "opt_out"
+    NO_INPUT = "no_input"
+    INVALID = "invalid"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A reply read against the current prompt; `value` is set only for ANSWER."""
+
+    intent: Intent
+    value: AnswerValue | None = None
+    raw: str = ""
+    confidence: float | None = None
+
+
+def detect_intent(text: str, language: Language, *, strict: bool = False) -> Intent | None:
+    """Return OPT_OUT, REPEAT or SKIP if `text` asks for one; `strict` wants the whole reply."""
+    lexicon = LEXICONS[language]
+    words = tokens(text)
+    if contains_any(words, lexicon.opt_out):
+        return Intent.OPT_OUT
+    core = _core(words, lexicon)
+    for intent, anywhere, alone in (
+        (Intent.REPEAT, lexicon.repeat_anywhere, lexicon.repeat_alone),
+        (Intent.SKIP, lexicon.skip_anywhere, lexicon.skip_alone),
+    ):
+        if any(core == _core(phrase, lexicon) for phrase in (*alone, *anywhere)):
+            return intent
+        if not strict and contains_any(words, anywhere):
+            return intent
+    return None
+
+
+def _core(words: Phrase, lexicon: Lexicon) -> Phrase:
+    # "I'll pass, thanks" is "pass": politeness does not change what is asked.
+    return tuple(w for w in words if w not in lexicon.fillers) or words
+
+
+def parse_yes_no(text: str, language: Language) -> bool | None:
+    """Return True for yes, False for no, None if neither; any negation wins ("sì, ma no")."""
+    polarities = _polarities(tokens(text), language)
+    if False in polarities:
+        return False
+    return True if True in polarities else None
+
+
+def _polarities(words: Phrase, language: Language) -> list[bool]:
+    # Longest match first, left to right, so "no problem" reads as one yes, not as a no.
+    candidates = _POLAR[language]
+    found: list[bool] = []
+    index = 0
+    while index < len(words):
+        hit = next((c for c in candidates if words[index : index + len(c[0])] == c[0]), None)
+        if hit is not None:
+            found.append(hit[1])
+        index += len(hit[0]) if hit else 1
+    return found
+
+
+def _polar_phrases(lexicon: Lexicon) -> list[tuple[Phrase, bool]]:
+    tagged = [(p, True) for p in lexicon.yes] + [(p, False) for p in lexicon.no]
+    return sorted(tagged, key=lambda item: len(item[0]), reverse=True)
+
+
+_POLAR = {language: _polar_phrases(lexicon) for language, lexicon in LEXICONS.items()}
+
+
+def read_answer(text: str, question: Question | None, language: Language) -> AnswerValue | None:
+    """Return the answer `text` gives to `question` (None: the consent question), or None."""
+    if question is None or question.type is QuestionType.YES_NO:
+        return parse_yes_no(text, language)
+    if question.type is QuestionType.CHOICE:
+        return match_choice(text, question.choices, language)
+    if question.type is QuestionType.FREE_TEXT:
+        return text.strip()
+    return in_bounds(parse_number(text, language), question)
+
+
+def in_bounds(number: Number | None, question: Question) -> Number | None:
+    """Return `number` if it answers the scale/number `question`, else None."""
+    if number is None:
+        return None
+    if question.type is QuestionType.SCALE:
+        if number != int(number):
+            return None
+        number = int(number)
+    if question.min is not None and number < question.min:
+        return None
+    if question.max is not None and number > question.max:
+        return None
+    return number
+
+
+def read_speech(
+    text: str, confidence: float | None, question: Question | None, language: Language
+) -> Reply:
+    """Read a speech result against the current prompt (`question` None: consent)."""
+    raw = text.strip()
+    if not _meaningful(raw, language):
+        return Reply(Intent.NO_INPUT, raw=raw, confidence=confidence)
+    free_text = question is not None and question.type is QuestionType.FREE_TEXT
+    intent = detect_intent(raw, language, strict=free_text)
+    if intent is not None:
+        return Reply(intent, raw=raw, confidence=confidence)
+    value = read_answer(raw, question, language)
+    if value is None:
+        return Reply(Intent.INVALID, raw=raw, confidence=confidence)
+    return Reply(Intent.ANSWER, value=value, raw=raw, confidence=confidence)
+
+
+def _meaningful(raw: str, language: Language) -> bool:
+    # "Ehm..." is as good as silence.
+    return any(w not in LEXICONS[language].fillers for w in tokens(raw))
+
+
+def read_digits(digits: str, question: Question | None) -> Reply:
+    """Read keypad input: 1 yes / 2 no, a number, the N-th choice; `*` repeat, `#` skip."""
+    keys = digits.strip()
+    if keys and set(keys) == {REPEAT_KEY}:
+        return Reply(Intent.REPEAT, raw=keys)
+    if keys and set(keys) == {SKIP_KEY}:
+        return Reply(Intent.SKIP, raw=keys)
+    # A trailing "#" is the usual "done typing" key, not a request to skip.
+    number = keys.rstrip(SKIP_KEY)
+    if not number:
+        return Reply(Intent.NO_INPUT)
+    value = _keyed_value(number, question) if number.isdigit() else None
+    if value is None:
+        return Reply(Intent.INVALID, raw=keys)
+    return Reply(Intent.ANSWER, value=value, raw=keys)
+
+
+def _keyed_value(number: str, question: Question | None) -> AnswerValue | None:
+    if question is None or question.type is QuestionType.YES_NO:
+        return {YES_KEY: True, NO_KEY: False}.get(number)
+    if question.type is QuestionType.CHOICE:
+        position = int(number)
+        return question.choices[position - 1] if 1 <= position <= len(question.choices) else None
+    if question.type is QuestionType.FREE_TEXT:
+        return None
+    return in_bounds(int(number), question)
