@@ -22,6 +22,7 @@ from app.scheduler.runner import SchedulerLoop
 from app.scheduler.tick import TickContext
 from app.telephony.factory import create_provider
 from app.telephony.router import router as telephony_router
+from app.telephony.voice_router import router as voice_router
 from app.web.health import router as health_router
 
 log = logging.getLogger("app.main")
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router)
     app.include_router(campaigns_router)
     app.include_router(telephony_router)
+    app.include_router(voice_router)
     return app
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.calls.models import AttemptStatus, CallAttempt, TelephonyEvent
 from app.calls.policy import classify
 from app.calls.service import AttemptClose, close_attempts
+from app.calls.voice import end_dialogue_on_hangup
 from app.telephony.base import StatusEvent
 from app.telephony.statuses import is_final, rank
 
@@ -87,6 +88,7 @@ async def _advance(session: AsyncSession, attempt: CallAttempt, event: StatusEve
         await session.flush()
         return EventResult.IGNORED
     if is_final(event.status):
+        await end_dialogue_on_hangup(session, attempt)
         await session.flush()
         await close_attempts(session, [_close_for(attempt, event)])
         return EventResult.APPLIED

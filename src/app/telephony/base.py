@@ -93,6 +93,10 @@ class TelephonyProvider(Protocol):
         """Ask the provider where a call stands (reconciliation of silent attempts)."""
         ...
 
+    def validate_webhook(self, webhook: InboundWebhook) -> dict[str, str]:
+        """Authenticate an inbound webhook and return its parameters (WebhookRejected if not)."""
+        ...
+
     def parse_status_event(self, webhook: InboundWebhook) -> StatusEvent | None:
         """Authenticate and parse a status callback; None for an empty keep-alive POST."""
         ...

@@ -43,6 +43,10 @@ class MockProvider:
         # The mock keeps no call state, so it cannot vouch for any call.
         return CallReport(status=None)
 
+    def validate_webhook(self, webhook: InboundWebhook) -> dict[str, str]:
+        # The mock trusts its callers: it is never exposed to a real provider.
+        return {k: str(v) for k, v in _decode(webhook).items()}
+
     def parse_status_event(self, webhook: InboundWebhook) -> StatusEvent | None:
         payload = _decode(webhook)
         if not payload:

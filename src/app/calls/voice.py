@@ -1,0 +1,202 @@
+"""One turn of a call: load the dialogue, apply one event, persist its effects, say what's next.
+
+Each voice webhook locks the attempt row, so two deliveries of the same turn are serialised; the
+turn number in the action URL tells a provider's retry (answered with the stored reply) from a new
+answer (applied once).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.calls.models import CallAttempt, Outcome
+from app.campaigns.models import Campaign
+from app.dialogue import (
+    Action,
+    DialogueState,
+    Event,
+    Finish,
+    HangUp,
+    HungUp,
+    Listen,
+    OptOut,
+    Phase,
+    Say,
+    Survey,
+    SurveyOutcome,
+    transition,
+)
+
+log = logging.getLogger(__name__)
+
+# How the dialogue's ending is recorded on the attempt (and so what happens to the contact).
+_OUTCOMES = {
+    SurveyOutcome.COMPLETED: Outcome.COMPLETED,
+    SurveyOutcome.REFUSED: Outcome.REFUSED,
+    SurveyOutcome.PARTIAL: Outcome.PARTIAL,
+    SurveyOutcome.OPTED_OUT: Outcome.OPTED_OUT,
+    # Never said yes after two tries: an implicit refusal; calling back would be intrusive.
+    SurveyOutcome.NO_CONSENT_INPUT: Outcome.REFUSED,
+    SurveyOutcome.MACHINE: Outcome.MACHINE,
+}
+
+
+@dataclass(frozen=True)
+class VoiceReply:
+    """What the provider should do this turn, provider-neutral."""
+
+    language: str
+    says: tuple[str, ...] = ()
+    listen: Listen | None = None
+    hangup: bool = False
+    turn: int = 0  # the turn the respondent's next answer refers to
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["says"] = list(self.says)
+        return data
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> VoiceReply:
+        listen = raw.get("listen")
+        return cls(
+            language=raw["language"],
+            says=tuple(raw.get("says", ())),
+            listen=None
+            if listen is None
+            else Listen(**{**listen, "hints": tuple(listen["hints"])}),
+            hangup=bool(raw.get("hangup")),
+            turn=int(raw.get("turn", 0)),
+        )
+
+
+async def voice_turn(
+    session: AsyncSession, *, attempt_id: int, turn: int, event: Event
+) -> VoiceReply:
+    """Apply the respondent's answer to the prompt of `turn`, once; the caller commits."""
+    loaded = await _load(session, attempt_id)
+    if loaded is None:
+        return VoiceReply(language="en-US", hangup=True)
+    attempt, campaign = loaded
+    survey = Survey.from_definition(campaign.definition)
+    stored = attempt.dialogue_state or {}
+    state = DialogueState.from_dict(stored["engine"]) if "engine" in stored else DialogueState()
+    if attempt.ended_at is not None:
+        return VoiceReply(language=survey.language.value, hangup=True)
+    if turn != state.turn and "reply" in stored:
+        # A redelivery (or a stale request): answer exactly as before, change nothing.
+        return VoiceReply.from_dict(stored["reply"])
+    state, actions = transition(state, event, survey=survey)
+    reply = _reply(survey, state, actions)
+    await _apply(session, attempt, state, actions)
+    attempt.dialogue_state = {"engine": state.to_dict(), "reply": reply.to_dict()}
+    attempt.last_event_at = await _db_now(session)
+    await session.flush()
+    return reply
+
+
+async def end_dialogue_on_hangup(session: AsyncSession, attempt: CallAttempt) -> None:
+    """Let the dialogue conclude on hang-up (partial answers kept) before the attempt closes."""
+    stored = attempt.dialogue_state or {}
+    if "engine" not in stored:
+        return
+    state = DialogueState.from_dict(stored["engine"])
+    if state.phase is Phase.DONE:
+        return
+    campaign = await session.get(Campaign, attempt.campaign_id)
+    if campaign is None:
+        return
+    survey = Survey.from_definition(campaign.definition)
+    state, actions = transition(state, HungUp(), survey=survey)
+    await _apply(session, attempt, state, actions)
+    attempt.dialogue_state = {**stored, "engine": state.to_dict()}
+    await session.flush()
+
+
+async def _load(session: AsyncSession, attempt_id: int) -> tuple[CallAttempt, Campaign] | None:
+    row = (
+        await session.execute(
+            select(CallAttempt, Campaign)
+            .join(Campaign, Campaign.id == CallAttempt.campaign_id)
+            .where(CallAttempt.id == attempt_id)
+            .with_for_update(of=CallAttempt)
+        )
+    ).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
+def _reply(survey: Survey, state: DialogueState, actions: tuple[Action, ...]) -> VoiceReply:
+    says = tuple(a.text for a in actions if isinstance(a, Say))
+    listen = next((a for a in actions if isinstance(a, Listen)), None)
+    hangup = any(isinstance(a, HangUp) for a in actions) or (
+        listen is None and state.phase is Phase.DONE
+    )
+    return VoiceReply(
+        language=survey.language.value, says=says, listen=listen, hangup=hangup, turn=state.turn
+    )
+
+
+async def _apply(
+    session: AsyncSession, attempt: CallAttempt, state: DialogueState, actions: tuple[Action, ...]
+) -> None:
+    """Persist what the turn decided: answers, opt-out, the survey's outcome."""
+    for action in actions:
+        if isinstance(action, OptOut):
+            await _opt_out(session, attempt)
+        elif isinstance(action, Finish) and action.outcome is not None:
+            attempt.outcome = _OUTCOMES[action.outcome].value
+    if state.consent_given:
+        await _save_answers(session, attempt, state)
+
+
+_UPSERT_RESPONSE = text("""
+INSERT INTO survey_responses (call_attempt_id, contact_id, campaign_id, answers, completed)
+VALUES (:attempt_id, :contact_id, :campaign_id, CAST(:answers AS jsonb), :completed)
+ON CONFLICT (call_attempt_id) DO UPDATE
+SET answers = EXCLUDED.answers, completed = EXCLUDED.completed, updated_at = now()
+""")
+
+
+async def _save_answers(session: AsyncSession, attempt: CallAttempt, state: DialogueState) -> None:
+    answers = {qid: record.to_dict() for qid, record in state.answers}
+    await session.execute(
+        _UPSERT_RESPONSE,
+        {
+            "attempt_id": attempt.id,
+            "contact_id": attempt.contact_id,
+            "campaign_id": attempt.campaign_id,
+            "answers": json.dumps(answers),
+            "completed": state.outcome is SurveyOutcome.COMPLETED,
+        },
+    )
+
+
+_OPT_OUT = text("""
+WITH number AS (SELECT phone_number FROM contacts WHERE id = :contact_id),
+listed AS (
+    INSERT INTO do_not_call (phone_number, reason, campaign_id)
+    SELECT phone_number, 'asked not to be called again during a survey call', :campaign_id
+    FROM number
+    ON CONFLICT (phone_number) DO NOTHING
+)
+UPDATE contacts SET state = 'do_not_call', updated_at = now()
+WHERE phone_number = (SELECT phone_number FROM number) AND state = 'pending'
+""")
+
+
+async def _opt_out(session: AsyncSession, attempt: CallAttempt) -> None:
+    """List the number, and stop every other pending call to it in any campaign."""
+    await session.execute(
+        _OPT_OUT, {"contact_id": attempt.contact_id, "campaign_id": attempt.campaign_id}
+    )
+    log.info("Contact %s opted out: number added to the do-not-call list", attempt.contact_id)
+
+
+async def _db_now(session: AsyncSession) -> Any:
+    return (await session.execute(text("SELECT now()"))).scalar_one()
