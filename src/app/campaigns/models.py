@@ -77,11 +77,14 @@ class Contact(Base):
         CheckConstraint(in_list("state", tuple(ContactState)), name="state"),
         CheckConstraint("attempts_count >= 0", name="attempts_count_non_negative"),
         UniqueConstraint("campaign_id", "phone_number"),
-        # The dispatch query: due pending contacts of one campaign, oldest first.
+        # The dispatch query: due pending contacts of one campaign in (next_attempt_at, id) order,
+        # which a bulk import leaves tied on next_attempt_at: `id` keeps the index ordered so a
+        # claim reads `LIMIT n` rows instead of sorting the campaign.
         Index(
             "ix_contacts_due",
             "campaign_id",
             "next_attempt_at",
+            "id",
             postgresql_where=text("state = 'pending'"),
         ),
         # Counting by state (stats, "is the campaign finished?").

@@ -169,6 +169,8 @@ async def claim(
         return [], campaign.caller_id
     if not zones:
         return [], campaign.caller_id
+    # A cached generic plan ignores LIMIT and the zone list and scans the whole campaign.
+    await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     rows = await session.execute(
         _CLAIM, {"campaign_id": campaign_id, "now": now, "zones": zones, "limit": free}
     )

@@ -114,7 +114,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_contacts_due",
         "contacts",
-        ["campaign_id", "next_attempt_at"],
+        ["campaign_id", "next_attempt_at", "id"],
         unique=False,
         postgresql_where=sa.text("state = 'pending'"),
     )

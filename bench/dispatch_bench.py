@@ -1,0 +1,338 @@
+#!/usr/bin/env python3
+"""Dispatch benchmark: attempts/s with the mock provider, and the latency of one scheduler tick.
+
+Not a test: it prints a table and exits 0. Run from the repository root, after `python3 dev.py
+test` (or anything else that created .venv):
+
+    .venv/bin/python bench/dispatch_bench.py [--skip-large] [--explain]
+
+Uses DATABASE_URL when set (a fresh database is created on that server and dropped afterwards),
+otherwise an embedded PostgreSQL in a temporary directory. See bench/README.md for the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from app.config import to_asyncpg_url
+from app.db.embedded import leave_embedded, start_embedded
+from app.db.engine import make_engine, make_sessionmaker
+from app.db.migrate import upgrade_to_head
+from app.scheduler import dispatch as dispatch_module
+from app.scheduler.dispatch import CallUrls, DispatchLimits
+from app.scheduler.tick import TickContext, run_tick
+from app.scheduler.window import CallWindow, open_zones
+from app.telephony.mock import MockProvider
+
+_WINDOW = (
+    '{"start": "00:00", "end": "23:59", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}'
+)
+
+_INSERT_CAMPAIGN = text(f"""
+INSERT INTO campaigns (name, status, language, caller_id, timezone, call_window, max_attempts,
+                       retry_after_minutes, max_concurrent_calls, definition, started_at)
+VALUES ('bench', 'running', 'it', '+390000000000', 'UTC', CAST('{_WINDOW}' AS jsonb), 3,
+        ARRAY[0], 100000, CAST('{{}}' AS jsonb), now())
+RETURNING id
+""")
+
+_INSERT_CONTACTS = text("""
+INSERT INTO contacts (campaign_id, phone_number, timezone, state, next_attempt_at)
+SELECT :campaign_id, '+39' || (3000000000 + g), 'UTC', 'pending', now() - interval '1 minute'
+FROM generate_series(1, :n) AS g
+""")
+
+# Between two timed latency ticks (untimed): every call placed so far ends, so each tick sees
+# the same small number of open calls, as in a steady state where calls finish.
+_END_OPEN_ATTEMPTS = text("""
+UPDATE call_attempts SET ended_at = now(), status = 'completed', outcome = 'completed',
+                         last_event_at = now()
+WHERE ended_at IS NULL
+""")
+_COMPLETE_CONTACTS = text(
+    "UPDATE contacts SET state = 'completed', updated_at = now() WHERE state = 'in_progress'"
+)
+# When a small table runs out of pending contacts, queue them all again (untimed).
+_REQUEUE_ALL = text("UPDATE contacts SET state = 'pending' WHERE state = 'completed'")
+_COUNT_PENDING = text("SELECT count(*) FROM contacts WHERE state = 'pending'")
+
+# The claim statement of app.scheduler.dispatch, as the dispatcher sends it.
+_CLAIM_SQL = str(dispatch_module._CLAIM.text)
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str  # SQLAlchemy asyncpg URL of the maintenance database
+    embedded_dir: Path | None
+
+    def database_url(self, name: str) -> str:
+        return make_url(self.url).set(database=name).render_as_string(hide_password=False)
+
+
+@dataclass(frozen=True)
+class LatencyResult:
+    contacts: int
+    batch: int
+    seconds: list[float]
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.seconds) * 1000
+
+    @property
+    def p95_ms(self) -> float:
+        ordered = sorted(self.seconds)  # nearest-rank p95
+        return ordered[max(0, -(-95 * len(ordered) // 100) - 1)] * 1000
+
+
+def start_server() -> Server:
+    configured = os.environ.get("DATABASE_URL", "").strip()
+    if configured:
+        return Server(to_asyncpg_url(configured), None)
+    root = Path(tempfile.mkdtemp(prefix="vs-bench-"))
+    return Server(start_embedded(root / "pgdata"), root)
+
+
+async def admin(server: Server, sql: str) -> None:
+    engine = create_async_engine(server.url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(sql))
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def fresh_database(server: Server, contacts: int) -> AsyncIterator[tuple[AsyncEngine, int]]:
+    """A new migrated database holding one running campaign with `contacts` due contacts."""
+    name = f"vs_bench_{uuid.uuid4().hex[:10]}"
+    await admin(server, f'CREATE DATABASE "{name}"')
+    engine = make_engine(server.database_url(name))
+    try:
+        await upgrade_to_head(engine)
+        started = time.perf_counter()
+        async with engine.begin() as conn:
+            campaign_id = (await conn.execute(_INSERT_CAMPAIGN)).scalar_one()
+            await conn.execute(_INSERT_CONTACTS, {"campaign_id": campaign_id, "n": contacts})
+        async with engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text("VACUUM (ANALYZE) contacts"))
+            await conn.execute(text("ANALYZE"))
+        print(
+            f"  loaded {contacts:,} contacts in {time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
+        yield engine, campaign_id
+    finally:
+        await engine.dispose()
+        await admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def tick_context(engine: AsyncEngine, batch: int) -> TickContext:
+    return TickContext(
+        sessions=make_sessionmaker(engine),
+        provider=MockProvider(ledger=None),
+        limits=DispatchLimits(batch_size=batch, calls_per_second=0, interval_seconds=1),
+        urls=CallUrls("http://127.0.0.1:8880"),
+        stale_seconds=900,
+    )
+
+
+async def measure_throughput(server: Server, contacts: int, batch: int) -> tuple[int, float, int]:
+    """Dispatch every contact of a fresh table in ticks of `batch`; returns (n, seconds, ticks)."""
+    print(f"throughput: {contacts:,} contacts, batch {batch:,}", flush=True)
+    async with fresh_database(server, contacts) as (engine, _):
+        ctx = tick_context(engine, batch)
+        dispatched = ticks = 0
+        started = time.perf_counter()
+        while dispatched < contacts:
+            report = await run_tick(ctx)
+            if report.dispatched == 0:
+                break
+            dispatched += report.dispatched
+            ticks += 1
+        elapsed = time.perf_counter() - started
+    if dispatched < contacts:
+        raise SystemExit(f"only {dispatched} of {contacts} contacts were dispatched")
+    return dispatched, elapsed, ticks
+
+
+async def measure_latency(
+    server: Server, contacts: int, batch: int, ticks: int, *, explain: bool = False
+) -> tuple[LatencyResult, str | None]:
+    """Time `ticks` ticks of `batch` each (after one warm-up tick); optionally EXPLAIN first."""
+    print(f"tick latency: {contacts:,} contacts, batch {batch:,}, {ticks} ticks", flush=True)
+    async with fresh_database(server, contacts) as (engine, campaign_id):
+        plans = await explain_claim(engine, campaign_id, batch) if explain else None
+        ctx = tick_context(engine, batch)
+        seconds: list[float] = []
+        for i in range(ticks + 1):
+            async with engine.begin() as conn:
+                if (await conn.execute(_COUNT_PENDING)).scalar_one() < batch:
+                    await conn.execute(_REQUEUE_ALL)
+            started = time.perf_counter()
+            report = await run_tick(ctx)
+            elapsed = time.perf_counter() - started
+            if report.dispatched != batch:
+                raise SystemExit(f"a tick dispatched {report.dispatched}, expected {batch}")
+            if i > 0:  # the first tick warms the pool and the time-zone cache
+                seconds.append(elapsed)
+            async with engine.begin() as conn:
+                await conn.execute(_END_OPEN_ATTEMPTS)
+                await conn.execute(_COMPLETE_CONTACTS)
+    return LatencyResult(contacts, batch, seconds), plans
+
+
+def _claim_for_prepare() -> str:
+    """The claim statement with $1..$4 in place of its named parameters."""
+    sql = _CLAIM_SQL
+    for i, name in enumerate(("campaign_id", "now", "zones", "limit"), 1):
+        sql = sql.replace(f":{name}", f"${i}")
+    return sql
+
+
+async def explain_claim(engine: AsyncEngine, campaign_id: int, batch: int) -> str:
+    """EXPLAIN (ANALYZE, BUFFERS) the dispatcher's claim statement, rolled back, twice:
+
+    - as a one-off statement (a custom plan, the literal values folded in), which is what the
+      dispatcher's first five executions on a pooled connection get;
+    - as a generic plan of the prepared statement, which PostgreSQL may switch to from the
+      sixth execution on (asyncpg prepares and caches every statement SQLAlchemy sends).
+    """
+    async with engine.connect() as conn:
+        now = (await conn.execute(text("SELECT now()"))).scalar_one()
+        window = (
+            await conn.execute(
+                text("SELECT call_window FROM campaigns WHERE id = :id"), {"id": campaign_id}
+            )
+        ).scalar_one()
+        zones = open_zones(CallWindow.parse(window), now)
+        await conn.rollback()
+        params = {"campaign_id": campaign_id, "now": now, "zones": zones, "limit": batch}
+        custom: list[str] = []
+        for _ in range(2):  # the second run is the warm one
+            rows = await conn.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + _CLAIM_SQL), params)
+            custom = [r[0] for r in rows]
+            await conn.rollback()
+        zone_array = "ARRAY[" + ",".join("'" + z.replace("'", "''") + "'" for z in zones) + "]"
+        await conn.exec_driver_sql(
+            "PREPARE bench_claim(bigint, timestamptz, text[], int) AS " + _claim_for_prepare()
+        )
+        await conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+        rows = await conn.exec_driver_sql(
+            f"EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_claim({int(campaign_id)}, "
+            f"'{now.isoformat()}', {zone_array}, {int(batch)})"
+        )
+        generic = [r[0] for r in rows]
+        await conn.rollback()
+        await conn.exec_driver_sql("DEALLOCATE bench_claim")
+        await conn.exec_driver_sql("RESET plan_cache_mode")
+        await conn.commit()
+    return "\n".join(
+        [
+            f"-- custom plan ({len(zones)} open zones, literal values) --",
+            *(_shorten(line) for line in custom),
+            "",
+            "-- generic plan (prepared statement, $1..$4) --",
+            *(_shorten(line) for line in generic),
+        ]
+    )
+
+
+def _shorten(line: str, width: int = 200) -> str:
+    return line if len(line) <= width else line[: width - 5] + " ..."
+
+
+def print_results(
+    throughput: tuple[int, float, int] | None, latencies: list[LatencyResult], plans: str | None
+) -> None:
+    print()
+    if throughput is not None:
+        n, seconds, ticks = throughput
+        print(f"Dispatch throughput: {n:,} attempts in {ticks} ticks, {seconds:.2f} s")
+        print(f"  -> {n / seconds:,.0f} attempts/s (target >= 5,000)")
+        print()
+    if latencies:
+        print(f"{'contacts':>10} {'batch':>6} {'ticks':>5} {'median ms':>10} {'p95 ms':>8}")
+        for r in latencies:
+            print(
+                f"{r.contacts:>10,} {r.batch:>6,} {len(r.seconds):>5} "
+                f"{r.median_ms:>10.1f} {r.p95_ms:>8.1f}"
+            )
+        if len(latencies) == 2:
+            ratio = latencies[1].median_ms / latencies[0].median_ms
+            print(f"  large/small median ratio: {ratio:.2f} (target <= 1.5)")
+        for r in latencies:
+            each = " ".join(f"{s * 1000:.0f}" for s in r.seconds)
+            print(f"  each tick at {r.contacts:,} (ms): {each}")
+    if plans is not None:
+        print()
+        print("Claim statement plans at the largest size:")
+        print(plans)
+
+
+async def run(args: argparse.Namespace, server: Server) -> None:
+    throughput = None
+    if args.throughput_contacts > 0:
+        throughput = await measure_throughput(
+            server, args.throughput_contacts, args.throughput_batch
+        )
+    sizes = [args.contacts_small] + ([] if args.skip_large else [args.contacts_large])
+    latencies: list[LatencyResult] = []
+    plans = None
+    for n in sizes:
+        explain = args.explain and n == sizes[-1]
+        result, found = await measure_latency(server, n, args.batch, args.ticks, explain=explain)
+        latencies.append(result)
+        plans = found or plans
+    print_results(throughput, latencies, plans)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--contacts-small", type=int, default=10_000)
+    parser.add_argument("--contacts-large", type=int, default=1_000_000)
+    parser.add_argument("--batch", type=int, default=1000, help="batch of a latency tick")
+    parser.add_argument("--ticks", type=int, default=15, help="timed ticks per table size")
+    parser.add_argument("--skip-large", action="store_true", help="skip the 1M-contact run")
+    parser.add_argument("--throughput-contacts", type=int, default=50_000, help="0 to skip")
+    parser.add_argument("--throughput-batch", type=int, default=5000)
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="EXPLAIN ANALYZE the claim statement at the largest size",
+    )
+    args = parser.parse_args()
+    # The dispatcher logs one INFO line per call: keep that out of the measurement.
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    logging.getLogger("app").setLevel(logging.WARNING)
+
+    server = start_server()
+    try:
+        asyncio.run(run(args, server))
+    finally:
+        if server.embedded_dir is not None:
+            leave_embedded()
+            shutil.rmtree(server.embedded_dir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
