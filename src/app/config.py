@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     twilio_auth_token: SecretStr | None = None
     twilio_from_number: str | None = None
     twilio_api_base_url: str | None = None
+    twilio_machine_detection: Literal["off", "Enable", "DetectMessageEnd"] = "off"
+    twilio_ring_timeout_seconds: int = Field(default=30, ge=5, le=600)
+    twilio_speech_model: str = "phone_call"
 
     # Scheduler
     scheduler_enabled: bool = True

@@ -15,4 +15,7 @@ def create_provider(settings: Settings) -> TelephonyProvider:
     log.info("Creating telephony provider: %s", settings.telephony_provider)
     if settings.telephony_provider == "mock":
         return MockProvider(ledger=settings.mock_call_log)
-    raise NotImplementedError("the twilio provider arrives with the voice-flow work")
+    # Imported here so that the mock never loads the twilio library.
+    from app.telephony.twilio import TwilioProvider
+
+    return TwilioProvider.from_settings(settings)

@@ -1,0 +1,13 @@
+"""A local Twilio for tests and demos: the call REST API, signed webhooks, scripted respondents.
+
+Point the product at it with `TWILIO_API_BASE_URL=http://127.0.0.1:8890` and the same
+`TWILIO_AUTH_TOKEN`; the `twilio` library then makes its real HTTP requests here. After a create
+the emulator plays the call: signed status callbacks, the TwiML at `Url`, Gathers answered by the
+respondent registered for the number. See `control.py` for the `/_emulator` API.
+"""
+
+from app.telephony.emulator.app import create_app
+from app.telephony.emulator.respondent import Answer, Respondent
+from app.telephony.emulator.state import Emulator, EmulatorOptions
+
+__all__ = ["Answer", "Emulator", "EmulatorOptions", "Respondent", "create_app"]

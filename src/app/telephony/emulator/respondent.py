@@ -1,0 +1,80 @@
+"""Scripted respondents: how a destination number picks up, and what it says at each Gather.
+
+A respondent is registered per destination number. Its `behaviour` decides the call's fate:
+
+- `answer`: a person picks up and answers successive Gathers with `answers`, one step each
+  (`speech`, `digits`, `silence` or `hangup`); when the steps run out the person hangs up;
+- `no-answer`, `busy`, `failed`: the call never connects (`failed` may carry an `error_code`);
+- `machine`, `fax`: something picks up but never answers a Gather (silence every time);
+- `invalid`: the REST create is refused with `error_code` (21211 unless given).
+
+With answering-machine detection requested, `AnsweredBy` reports human / machine_start (or
+machine_end_beep with DetectMessageEnd) / fax, unless `answered_by` overrides it (to model AMD
+mistakes). A number nobody registered gets `DEFAULT_RESPONDENT`: it answers, then hangs up at
+the first Gather.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Behaviour = Literal["answer", "no-answer", "busy", "failed", "machine", "fax", "invalid"]
+
+
+class Answer(BaseModel):
+    """One step: what the respondent does at one Gather."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    speech: str | None = None  # an empty string models an empty transcript
+    confidence: float = Field(default=0.92, ge=0, le=1)
+    digits: str | None = Field(default=None, pattern=r"^[0-9*#]+$")
+    silence: bool = False
+    hangup: bool = False
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Answer:
+        given = [self.speech is not None, self.digits is not None, self.silence, self.hangup]
+        if sum(given) != 1:
+            raise ValueError("give exactly one of speech, digits, silence, hangup")
+        return self
+
+
+HANG_UP = Answer(hangup=True)
+SILENCE = Answer(silence=True)
+
+
+class Respondent(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    number: str = Field(pattern=r"^\+[1-9][0-9]{6,14}$")
+    behaviour: Behaviour = "answer"
+    answers: list[Answer] = Field(default_factory=list)
+    answered_by: str | None = None
+    error_code: int | None = None
+    # Simulated seconds of ringing before the outcome (ring timeout caps it for no-answer).
+    ring_seconds: float = Field(default=4.0, ge=0)
+
+    def answer_at(self, index: int) -> Answer:
+        """The step for the index-th Gather of the call (0-based)."""
+        if self.behaviour != "answer":
+            return SILENCE
+        return self.answers[index] if index < len(self.answers) else HANG_UP
+
+    def amd_verdict(self, machine_detection: str | None) -> str | None:
+        """What AMD reports, or None when the call did not ask for detection."""
+        if machine_detection not in ("Enable", "DetectMessageEnd"):
+            return None
+        if self.answered_by:
+            return self.answered_by
+        if self.behaviour == "machine":
+            waits_for_beep = machine_detection == "DetectMessageEnd"
+            return "machine_end_beep" if waits_for_beep else "machine_start"
+        return "fax" if self.behaviour == "fax" else "human"
+
+
+def default_respondent(number: str) -> Respondent:
+    """Answers, then hangs up at the first Gather."""
+    return Respondent.model_construct(number=number, behaviour="answer", answers=[])
