@@ -40,8 +40,10 @@ def service_env(database_url: str, **extra: str) -> dict[str, str]:
 class Service:
     """One `uvicorn app.main:app` command, its port and its log file."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, workers: int = 1) -> None:
-        self.port = free_port()
+    def __init__(
+        self, env: dict[str, str], log_path: Path, workers: int = 1, port: int | None = None
+    ) -> None:
+        self.port = port or free_port()
         self.log_path = log_path
         self._log = log_path.open("wb")
         cmd = [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(self.port)]

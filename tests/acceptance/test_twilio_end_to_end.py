@@ -1,0 +1,291 @@
+"""Checklist gates 5 to 7 end to end: the real service (uvicorn), the official twilio library,
+and the local Twilio emulator placing the calls and playing scripted respondents.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.acceptance.db import count_mismatches, duplicates, query
+from tests.acceptance.processes import Service, free_port, service_env, wait_until
+from tests.support.factories import call_window, campaign_document, csv_body
+from tests.support.twilio_emulator import (
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    FROM_NUMBER,
+    RunningEmulator,
+    running_emulator,
+)
+
+pytestmark = pytest.mark.acceptance
+
+ALL_DAY = call_window(
+    start="00:00", end="23:59:59", days=["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+)
+
+# One respondent per number: (number, behaviour, answers)
+COMPLETE = "+390212340001"
+REFUSES = "+390212340002"
+HANGS_UP = "+390212340003"
+NO_ANSWER = "+390212340004"
+BUSY = "+390212340005"
+VOICEMAIL = "+390212340006"
+OPTS_OUT = "+390212340007"
+
+RESPONDENTS: list[tuple[str, str, list[dict[str, Any]]]] = [
+    (
+        COMPLETE,
+        "answer",
+        [
+            {"speech": "sì, certo"},
+            {"speech": "può ripetere?"},
+            {"speech": "otto"},
+            {"digits": "#"},
+            {"speech": "la seconda"},
+            {"speech": "più personale nei negozi"},
+        ],
+    ),
+    (REFUSES, "answer", [{"speech": "no, grazie"}]),
+    (HANGS_UP, "answer", [{"speech": "sì"}, {"speech": "sette"}, {"hangup": True}]),
+    (NO_ANSWER, "no-answer", []),
+    (BUSY, "busy", []),
+    (VOICEMAIL, "machine", []),
+    (OPTS_OUT, "answer", [{"speech": "sì"}, {"speech": "non chiamatemi più"}]),
+]
+
+
+@pytest.fixture
+def emulator() -> Iterator[RunningEmulator]:
+    with running_emulator(step_delay=0.01) as emu:
+        yield emu
+
+
+def twilio_service(
+    database_url: str, emu: RunningEmulator, tmp_path: Path, **extra: str
+) -> Service:
+    port = free_port()
+    env = service_env(
+        database_url,
+        TELEPHONY_PROVIDER="twilio",
+        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+        TWILIO_FROM_NUMBER=FROM_NUMBER,
+        TWILIO_API_BASE_URL=emu.base_url,
+        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+        DISPATCH_CALLS_PER_SECOND="0",
+        SCHEDULER_INTERVAL_SECONDS="0.3",
+        **extra,
+    )
+    service = Service(env, tmp_path / "service.log", port=port)
+    wait_until(lambda: "Application startup complete" in service.log(), 60, "start-up")
+    return service
+
+
+def run_campaign(service: Service, document: dict[str, Any], numbers: list[str]) -> int:
+    with httpx.Client(base_url=service.url, timeout=30) as api:
+        created = api.post("/api/campaigns", json=document)
+        assert created.status_code == 201, created.text
+        campaign_id = int(created.json()["id"])
+        body = csv_body(["phone_number"], *[[n] for n in numbers])
+        imported = api.post(
+            f"/api/campaigns/{campaign_id}/contacts",
+            content=body.encode(),
+            headers={"content-type": "text/csv"},
+        )
+        assert imported.json()["imported"] == len(numbers), imported.text
+        assert api.post(f"/api/campaigns/{campaign_id}/start").status_code == 200
+
+        def finished() -> bool:
+            return api.get(f"/api/campaigns/{campaign_id}").json()["status"] == "completed"
+
+        wait_until(finished, 120, "the campaign to complete")
+    return campaign_id
+
+
+def contact_states(database_url: str) -> dict[str, str]:
+    return {
+        r["phone_number"]: r["state"]
+        for r in query(database_url, "SELECT phone_number, state FROM contacts")
+    }
+
+
+def answers_of(database_url: str, number: str) -> list[dict[str, Any]]:
+    rows = query(
+        database_url,
+        "SELECT r.answers, r.completed, r.call_attempt_id FROM survey_responses r "
+        "JOIN contacts c ON c.id = r.contact_id WHERE c.phone_number = $1",
+        number,
+    )
+    return [dict(r) for r in rows]
+
+
+def test_italian_campaign_every_respondent_kind(
+    database_url: str, emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    for number, behaviour, answers in RESPONDENTS:
+        asyncio.run(emulator.register(number, behaviour, answers=answers))
+    service = twilio_service(database_url, emulator, tmp_path, TWILIO_MACHINE_DETECTION="Enable")
+    try:
+        document = campaign_document(call_window=ALL_DAY, max_attempts=2, retry_after_minutes=[0])
+        run_campaign(service, document, [n for n, _, _ in RESPONDENTS])
+    finally:
+        service.stop()
+
+    assert contact_states(database_url) == {
+        COMPLETE: "completed",
+        REFUSES: "refused",
+        HANGS_UP: "partial",
+        NO_ANSWER: "not_reached",
+        BUSY: "not_reached",
+        VOICEMAIL: "not_reached",
+        OPTS_OUT: "do_not_call",
+    }
+    [complete] = answers_of(database_url, COMPLETE)
+    assert complete["completed"] is True
+    answers = json.loads(complete["answers"])
+    assert answers["satisfaction"]["value"] == 8
+    assert answers["recommend"]["skipped"] == "skipped_by_respondent"
+    assert answers["channel"]["value"] == "email"
+    assert answers["comment"]["value"] == "più personale nei negozi"
+    [partial] = answers_of(database_url, HANGS_UP)
+    assert json.loads(partial["answers"])["satisfaction"]["value"] == 7
+    assert answers_of(database_url, REFUSES) == []
+    # G5.2: the provider's call id is stored and the times are consistent.
+    attempt = query(
+        database_url,
+        "SELECT a.* FROM call_attempts a JOIN survey_responses r ON r.call_attempt_id = a.id "
+        "WHERE r.completed",
+    )[0]
+    assert attempt["provider_call_id"].startswith("CA")
+    assert attempt["started_at"] <= attempt["answered_at"] <= attempt["ended_at"]
+    outcomes = query(
+        database_url,
+        "SELECT c.phone_number, array_agg(a.outcome ORDER BY a.attempt_number) AS outcomes "
+        "FROM call_attempts a JOIN contacts c ON c.id = a.contact_id GROUP BY 1",
+    )
+    by_number = {r["phone_number"]: list(r["outcomes"]) for r in outcomes}
+    assert by_number[VOICEMAIL] == ["machine", "machine"]  # voicemail is retried
+    assert by_number[NO_ANSWER] == ["no_answer", "no_answer"]
+    assert by_number[BUSY] == ["busy", "busy"]
+    assert duplicates(database_url) == [] and count_mismatches(database_url) == []
+    assert "Traceback" not in service.log()
+    # Each call asked for the four status events, each as its own parameter.
+    calls = asyncio.run(emulator.calls())
+    assert all(
+        call["request"]["StatusCallbackEvent"] == ["initiated", "ringing", "answered", "completed"]
+        for call in calls
+    )
+
+
+def test_english_survey_with_redelivered_webhooks_and_shuffled_callbacks(
+    database_url: str, emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    asyncio.run(
+        emulator.options(
+            retry_webhooks=True, duplicate_callbacks=True, shuffle_callbacks=True, seed=3
+        )
+    )
+    number = "+12025550143"
+    asyncio.run(
+        emulator.register(
+            number,
+            answers=[
+                {"speech": "yes"},
+                {"speech": "nine"},
+                {"speech": "say again"},
+                {"digits": "1"},
+            ],
+        )
+    )
+    document = campaign_document(
+        call_window=ALL_DAY,
+        language="en-US",
+        timezone="America/New_York",
+        caller_id="+12025550100",
+        script={
+            "intro": "Hello, this is ACME's automated assistant.",
+            "consent": "Do you have one minute for two questions? Please say yes or no.",
+            "refused": "No problem. Goodbye.",
+            "closing": "Thank you for your time. Goodbye.",
+        },
+        questions=[
+            {
+                "id": "score",
+                "type": "scale",
+                "text": "From 1 to 10, how satisfied are you?",
+                "min": 1,
+                "max": 10,
+            },
+            {"id": "again", "type": "yes_no", "text": "Would you buy from us again?"},
+        ],
+    )
+    service = twilio_service(database_url, emulator, tmp_path)
+    try:
+        run_campaign(service, document, [number])
+    finally:
+        service.stop()
+
+    assert contact_states(database_url) == {number: "completed"}
+    [response] = answers_of(database_url, number)
+    assert {k: v["value"] for k, v in json.loads(response["answers"]).items()} == {
+        "score": 9,
+        "again": True,
+    }
+    assert query(database_url, "SELECT count(*) FROM call_attempts")[0][0] == 1
+    [call] = asyncio.run(emulator.calls())
+    heard = " ".join(call["heard"])
+    # Redelivered turns were answered from the stored reply: nothing was asked twice
+    # except the question the respondent asked to hear again.
+    assert heard.count("how satisfied") == 1
+    assert heard.count("Would you buy from us again?") == 2
+    assert heard.endswith("Thank you for your time. Goodbye.")
+
+
+def _signature(url: str, params: dict[str, str], token: str) -> str:
+    payload = url + "".join(k + params[k] for k in sorted(params))
+    digest = hmac.new(token.encode(), payload.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def test_unsigned_or_badly_signed_webhooks_are_refused_and_change_nothing(
+    database_url: str, emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    service = twilio_service(database_url, emulator, tmp_path, SCHEDULER_ENABLED="false")
+    params = {"CallSid": "CA" + "f" * 32, "CallStatus": "completed", "SequenceNumber": "3"}
+    try:
+        url = f"{service.url}/webhooks/telephony/events?attempt_id=1"
+        empty = httpx.post(url, timeout=10)
+        forged = httpx.post(
+            url,
+            data=params,
+            headers={"X-Twilio-Signature": _signature(url, params, "wrong")},
+            timeout=10,
+        )
+        voice = httpx.post(
+            f"{service.url}/webhooks/telephony/voice?attempt_id=1",
+            data={"SpeechResult": "sì"},
+            timeout=10,
+        )
+        signed = httpx.post(
+            url,
+            data=params,
+            headers={"X-Twilio-Signature": _signature(url, params, AUTH_TOKEN)},
+            timeout=10,
+        )
+    finally:
+        service.stop()
+
+    assert (empty.status_code, forged.status_code, voice.status_code) == (403, 403, 403)
+    assert signed.status_code == 204  # validated against PUBLIC_BASE_URL + path + query
+    stored = query(database_url, "SELECT provider_call_id FROM telephony_events")
+    assert [r["provider_call_id"] for r in stored] == ["CA" + "f" * 32]
