@@ -20,6 +20,7 @@ from app.logs import configure_logging
 from app.scheduler.leader import LeaderElection
 from app.scheduler.runner import SchedulerLoop
 from app.scheduler.tick import TickContext
+from app.telephony.base import TelephonyProvider
 from app.telephony.factory import create_provider
 from app.telephony.router import router as telephony_router
 from app.telephony.voice_router import router as voice_router
@@ -65,7 +66,7 @@ async def running_service(app: FastAPI, settings: Settings | None) -> AsyncItera
         app.state.settings = settings
         app.state.engine = engine
         app.state.sessions = make_sessionmaker(engine)
-        app.state.provider = create_provider(settings)
+        app.state.provider = _provider(settings)
         async with _scheduler(app, settings):
             yield
     finally:
@@ -82,6 +83,14 @@ async def _database_url(settings: Settings) -> str:
         return await asyncio.to_thread(resolve_database_url, settings)
     except Exception as exc:
         log.error("Database start-up failed: %s", exc)
+        raise StartupError(str(exc)) from None
+
+
+def _provider(settings: Settings) -> TelephonyProvider:
+    try:
+        return create_provider(settings)
+    except SettingsError as exc:
+        log.error("Configuration error: %s", exc)
         raise StartupError(str(exc)) from None
 
 

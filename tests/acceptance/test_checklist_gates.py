@@ -96,3 +96,28 @@ def test_restart_requeues_stale_attempts_gate_8(database_url: str, tmp_path: Pat
     ] * 3
     assert "Recovered 3 stale call attempts" in second.log()
     assert count_mismatches(database_url) == []
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "named"),
+    [
+        ("SCHEDULER_INTERVAL_SECONDS", "soon", "SCHEDULER_INTERVAL_SECONDS"),
+        ("TELEPHONY_PROVIDER", "twilio", "TWILIO_ACCOUNT_SID"),
+    ],
+)
+def test_bad_setting_stops_start_up_with_one_line(
+    database_url: str, tmp_path: Path, setting: str, value: str, named: str
+) -> None:
+    env = service_env(database_url, **{setting: value})
+    for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"):
+        env.pop(name, None)
+    service = Service(env, tmp_path / "service.log")
+    try:
+        assert service.proc.wait(60) != 0
+    finally:
+        service.stop()
+
+    log = service.log()
+    errors = [line for line in log.splitlines() if "Configuration error" in line]
+    assert len(errors) == 1 and named in errors[0]
+    assert "Traceback" not in log

@@ -455,3 +455,25 @@ def test_validate_webhook_returns_the_form_and_signs_every_value_of_a_repeated_n
     )
 
     assert offline_provider().validate_webhook(webhook) == {"Digits": "1", "CallSid": "CA1"}
+
+
+@pytest.mark.parametrize(
+    ("url", "accepted"),
+    [
+        ("https://surveys.example.com", True),
+        ("http://127.0.0.1:8880", True),
+        ("http://localhost:8880", True),
+        ("http://surveys.example.com", False),
+        ("http://10.1.2.3:8880", False),
+    ],
+)
+def test_public_base_url_must_be_https_except_on_loopback(
+    emulator_server: RunningEmulator, url: str, accepted: bool
+) -> None:
+    settings = emulator_server.settings(public_base_url=url)
+
+    if accepted:
+        assert isinstance(create_provider(settings), TwilioProvider)
+    else:
+        with pytest.raises(SettingsError, match="PUBLIC_BASE_URL"):
+            create_provider(settings)

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import ipaddress
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
@@ -83,6 +84,11 @@ class TwilioConfig:
             raise SettingsError(
                 f"invalid setting {', '.join(missing)}: required when TELEPHONY_PROVIDER=twilio"
             )
+        if not _public_and_secure(settings.public_base_url):
+            raise SettingsError(
+                "invalid setting PUBLIC_BASE_URL: Twilio needs an https:// URL it can reach "
+                "(http:// is accepted only for a loopback host, with a local emulator)"
+            )
         return cls(
             account_sid=settings.twilio_account_sid or "",
             auth_token=token,
@@ -91,6 +97,19 @@ class TwilioConfig:
             machine_detection=settings.twilio_machine_detection,
             ring_timeout_seconds=settings.twilio_ring_timeout_seconds,
         )
+
+
+def _public_and_secure(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return True
+    host = parts.hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def make_client(config: TwilioConfig) -> Any:
