@@ -1,0 +1,182 @@
+"""`voicesurvey campaign …` and `voicesurvey contacts import`: thin calls into the services."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from rich.table import Table
+
+from app.campaigns import service
+from app.campaigns.contacts import parse_upload
+from app.campaigns.schemas import CampaignDocument, ImportReport
+from app.cli.common import database, fail, out, run, settings_or_exit
+from app.web.bodies import load_yaml
+
+campaign_cli = typer.Typer(help="Create, list and steer campaigns.", no_args_is_help=True)
+contacts_cli = typer.Typer(help="Contact lists.", no_args_is_help=True)
+
+CampaignId = Annotated[int, typer.Argument(help="Campaign id.")]
+REJECTIONS_SHOWN = 50
+
+
+def read_document(path: Path) -> CampaignDocument:
+    """Read and validate a campaign document (YAML or JSON); one line on any error."""
+    raw = _read(path)
+    try:
+        data = json.loads(raw) if path.suffix.lower() == ".json" else load_yaml(raw)
+    except ValueError as exc:
+        fail(f"{path}: not valid JSON: {exc}")
+    except RequestValidationError as exc:
+        fail(f"{path}: {exc.errors()[0]['msg']}")
+    try:
+        return CampaignDocument.model_validate(data)
+    except ValidationError as exc:
+        fail(f"{path}: " + "; ".join(_field_error(e) for e in exc.errors()))
+
+
+@campaign_cli.command("create")
+def create(file: Annotated[Path, typer.Argument(help="Campaign document, YAML or JSON.")]) -> None:
+    """Create a draft campaign from a campaign document."""
+    document = read_document(file)
+
+    async def work() -> int:
+        async with database(settings_or_exit()) as sessions, sessions() as session:
+            return (await service.create_campaign(session=session, document=document)).id
+
+    campaign_id = run(work)
+    out.print(f"created campaign {campaign_id} ({document.name}), status draft")
+
+
+@campaign_cli.command("list")
+def list_() -> None:
+    """List campaigns, newest first."""
+
+    async def work() -> list[tuple[Any, int]]:
+        async with database(settings_or_exit()) as sessions, sessions() as session:
+            return list(
+                await service.list_campaigns(session=session, status=None, limit=1000, offset=0)
+            )
+
+    table = Table("id", "name", "status", "language", "contacts", "created")
+    for campaign, total in run(work):
+        table.add_row(
+            str(campaign.id),
+            campaign.name,
+            campaign.status,
+            campaign.language,
+            str(total),
+            f"{campaign.created_at:%Y-%m-%d %H:%M}",
+        )
+    out.print(table)
+
+
+@campaign_cli.command("show")
+def show(campaign_id: CampaignId) -> None:
+    """Show one campaign's settings."""
+
+    async def work() -> tuple[Any, int]:
+        async with database(settings_or_exit()) as sessions, sessions() as session:
+            return await service.get_campaign(session=session, campaign_id=campaign_id)
+
+    campaign, total = run(work)
+    table = Table(show_header=False)
+    window = campaign.call_window
+    rows = {
+        "id": campaign.id,
+        "name": campaign.name,
+        "status": campaign.status,
+        "language": campaign.language,
+        "caller id": campaign.caller_id or "(TWILIO_FROM_NUMBER)",
+        "time zone": campaign.timezone,
+        "call window": f"{window['start']}-{window['end']} {','.join(window['days'])}",
+        "max attempts": campaign.max_attempts,
+        "retry after (min)": ", ".join(map(str, campaign.retry_after_minutes)),
+        "max concurrent calls": campaign.max_concurrent_calls,
+        "questions": len(campaign.definition.get("questions", [])),
+        "contacts": total,
+    }
+    for key, value in rows.items():
+        table.add_row(key, str(value))
+    out.print(table)
+
+
+def _status_command(action: str, done: str) -> None:
+    def command(campaign_id: CampaignId) -> None:
+        async def work() -> None:
+            async with database(settings_or_exit()) as sessions, sessions() as session:
+                await service.change_status(session=session, campaign_id=campaign_id, action=action)
+
+        run(work)
+        out.print(f"campaign {campaign_id} {done}")
+
+    command.__doc__ = f"{action.capitalize()} a campaign."
+    campaign_cli.command(action)(command)
+
+
+for _action, _done in (
+    ("start", "started"),
+    ("pause", "paused"),
+    ("resume", "resumed"),
+    ("cancel", "cancelled"),
+):
+    _status_command(_action, _done)
+
+
+@contacts_cli.command("import")
+def import_(
+    campaign_id: CampaignId,
+    file: Annotated[Path, typer.Argument(help="Contacts, CSV with a header or a JSON list.")],
+) -> None:
+    """Import contacts in one transaction; every rejected row is listed with its reason."""
+    raw_bytes = _read_bytes(file)
+    kind = "application/json" if file.suffix.lower() == ".json" else "text/csv"
+
+    async def work() -> ImportReport:
+        with out.status(f"reading {file.name}…"):
+            raw = await asyncio.to_thread(parse_upload, raw_bytes, kind)
+        async with database(settings_or_exit()) as sessions, sessions() as session:
+            with out.status(f"checking and importing {len(raw):,} rows…"):
+                return await service.import_contacts(
+                    session=session, campaign_id=campaign_id, raw=raw
+                )
+
+    report = run(work)
+    _print_import(report)
+    if report.imported == 0 and report.rejected:
+        raise typer.Exit(1)
+
+
+def _print_import(report: ImportReport) -> None:
+    out.print(
+        f"imported {report.imported:,} contacts "
+        f"({report.do_not_call:,} on the do-not-call list), rejected {len(report.rejected):,}"
+    )
+    for rejection in report.rejected[:REJECTIONS_SHOWN]:
+        out.print(f"  row {rejection.row}: {rejection.error}")
+    if len(report.rejected) > REJECTIONS_SHOWN:
+        out.print(f"  … and {len(report.rejected) - REJECTIONS_SHOWN:,} more")
+
+
+def _read(path: Path) -> str:
+    try:
+        return _read_bytes(path).decode("utf-8")
+    except UnicodeDecodeError:
+        fail(f"{path}: not UTF-8 text")
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        fail(f"{path}: {exc.strerror or exc}")
+
+
+def _field_error(error: Any) -> str:
+    where = ".".join(str(p) for p in error["loc"]) or "document"
+    return f"{where}: {error['msg']}"

@@ -1,0 +1,69 @@
+"""What every command shares: the console, one-line errors, a database session."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.campaigns.errors import CampaignError
+from app.config import Settings, SettingsError, get_settings
+from app.db.engine import make_engine, make_sessionmaker, resolve_database_url
+from app.db.migrate import upgrade_to_head
+from app.logs import configure_logging, one_line
+
+T = TypeVar("T")
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+def fail(message: str) -> NoReturn:
+    """Print one readable line on stderr and exit 1."""
+    err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(1)
+
+
+def settings_or_exit() -> Settings:
+    try:
+        return get_settings()
+    except SettingsError as exc:
+        fail(str(exc))
+
+
+def run(work: Callable[[], Awaitable[T]]) -> T:
+    """Run async work; domain and database errors become one line and exit 1."""
+    try:
+        return asyncio.run(_wrapped(work))
+    except CampaignError as exc:
+        fail(exc.message)
+    except (typer.Exit, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        if os.environ.get("VOICESURVEY_DEBUG"):
+            raise
+        # The operator gets one line; VOICESURVEY_DEBUG=1 shows the traceback.
+        fail(one_line(exc))
+
+
+async def _wrapped(work: Callable[[], Awaitable[T]]) -> T:
+    return await work()
+
+
+@contextlib.asynccontextmanager
+async def database(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on the configured (or embedded) database, its schema brought up to date."""
+    configure_logging("WARNING")
+    url = await asyncio.to_thread(resolve_database_url, settings)
+    engine = make_engine(url, pool_size=2)
+    try:
+        await upgrade_to_head(engine)
+        yield make_sessionmaker(engine)
+    finally:
+        await engine.dispose()

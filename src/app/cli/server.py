@@ -1,0 +1,38 @@
+"""`voicesurvey serve` and `voicesurvey db upgrade`."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from app.cli.common import database, err, run, settings_or_exit
+
+db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8880,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Run the web service and the scheduler (one leader among the workers)."""
+    import uvicorn
+
+    settings_or_exit()
+    os.environ.setdefault("PYTHONPATH", "src")
+    uvicorn.run("app.main:app", host=host, port=port, workers=workers, log_level="info")
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration (safe while workers run: it takes an advisory lock)."""
+    settings = settings_or_exit()
+
+    async def upgrade() -> None:
+        async with database(settings):
+            pass
+
+    run(upgrade)
+    err.print("database schema is at the latest migration")
