@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.acceptance.db import count_mismatches, duplicates, query, seed
 from tests.acceptance.processes import Service, service_env, wait_until
+from tests.support.syncdb import count_mismatches, duplicates, query, seed
 
 pytestmark = pytest.mark.acceptance
 

@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from app.faults import AFTER_CLAIM_COMMIT, AFTER_INITIATE
-from tests.acceptance.db import count_mismatches, duplicates, query, seed
 from tests.acceptance.processes import ROOT, Service, service_env, wait_until
+from tests.support.syncdb import count_mismatches, duplicates, query, seed
 
 pytestmark = pytest.mark.acceptance
 

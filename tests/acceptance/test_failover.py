@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from app.scheduler.leader import LEADER_LOCK_KEY
-from tests.acceptance.db import count_mismatches, duplicates, query, seed
 from tests.acceptance.processes import Service, service_env, wait_until
+from tests.support.syncdb import count_mismatches, duplicates, query, seed
 
 pytestmark = pytest.mark.acceptance
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.acceptance.db import count_mismatches, duplicates, query, seed
 from tests.acceptance.processes import ROOT, service_env
+from tests.support.syncdb import count_mismatches, duplicates, query, seed
 
 pytestmark = pytest.mark.acceptance
 

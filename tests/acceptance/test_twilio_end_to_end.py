@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.acceptance.db import count_mismatches, duplicates, query
 from tests.acceptance.processes import Service, free_port, service_env, wait_until
 from tests.support.factories import call_window, campaign_document, csv_body
+from tests.support.syncdb import count_mismatches, duplicates, query
 from tests.support.twilio_emulator import (
     ACCOUNT_SID,
     AUTH_TOKEN,

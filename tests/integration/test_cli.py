@@ -2,38 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from app.cli import cli
-from app.config import get_settings
+from tests.support.cli import Invoke, Result
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-Invoke = Callable[..., "Result"]
-
-
-class Result:
-    def __init__(self, exit_code: int, stdout: str, stderr: str) -> None:
-        self.exit_code, self.stdout, self.stderr = exit_code, stdout, stderr
-
-
-@pytest.fixture
-def voicesurvey(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Invoke]:
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("COLUMNS", "200")
-    get_settings.cache_clear()
-    runner = CliRunner()
-
-    def invoke(*args: str) -> Result:
-        result = runner.invoke(cli, list(args))
-        return Result(result.exit_code, result.stdout, result.stderr)
-
-    yield invoke
-    get_settings.cache_clear()
 
 
 def assert_one_line_error(result: Result, *fragments: str) -> None:

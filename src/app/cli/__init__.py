@@ -7,6 +7,7 @@ import sys
 import typer
 
 from app.cli.campaigns import campaign_cli, contacts_cli
+from app.cli.check import check
 from app.cli.server import db_cli, serve
 
 cli = typer.Typer(
@@ -18,6 +19,7 @@ cli.command()(serve)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(campaign_cli, name="campaign")
 cli.add_typer(contacts_cli, name="contacts")
+cli.command()(check)
 
 
 def main() -> None:

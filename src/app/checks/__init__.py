@@ -1,0 +1,1 @@
+"""The go-live checklist, automated: gates probed from outside, GO or NO-GO."""

@@ -1,0 +1,71 @@
+"""`voicesurvey check`: GO on a healthy database, NO-GO naming the gate that failed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.support.cli import Invoke
+from tests.support.syncdb import query, seed
+
+
+def gates(result_stdout: str) -> dict[str, str]:
+    report = json.loads(result_stdout)
+    return {g["gate"]: g["verdict"] for g in report["gates"]}
+
+
+def test_healthy_database_is_go(voicesurvey: Invoke, database_url: str, tmp_path: Path) -> None:
+    seed(database_url, contacts=3)
+
+    result = voicesurvey("check", "--json", "--source", str(tmp_path))
+
+    assert result.exit_code == 0, result.stdout
+    verdicts = gates(result.stdout)
+    assert verdicts["G1.1"] == verdicts["G1.2"] == verdicts["G1.3"] == verdicts["G8.1"] == "PASS"
+    assert verdicts["G0.1"] == verdicts["G3.1"] == verdicts["G4.2"] == "SKIP"
+    assert json.loads(result.stdout)["go"] is True
+
+
+@pytest.mark.parametrize(
+    ("damage", "gate"),
+    [
+        (
+            "UPDATE contacts SET attempts_count = 2 WHERE id = (SELECT min(id) FROM contacts)",
+            "G1.1",
+        ),
+        (
+            "UPDATE contacts SET state = 'in_progress' WHERE id = (SELECT min(id) FROM contacts)",
+            "G8.1",
+        ),
+        (
+            "ALTER TABLE call_attempts DROP CONSTRAINT uq_call_attempts_contact_id_attempt_number",
+            "G1.2",
+        ),
+    ],
+)
+def test_damaged_database_is_no_go_naming_the_gate(
+    voicesurvey: Invoke, database_url: str, tmp_path: Path, damage: str, gate: str
+) -> None:
+    seed(database_url, contacts=3)
+    query(database_url, damage)
+
+    table = voicesurvey("check", "--source", str(tmp_path))
+    as_json = voicesurvey("check", "--json", "--source", str(tmp_path))
+
+    assert table.exit_code == as_json.exit_code == 1
+    assert f"NO-GO: failed {gate}" in table.stdout
+    assert gates(as_json.stdout)[gate] == "FAIL"
+    failed = [g for g, v in gates(as_json.stdout).items() if v == "FAIL"]
+    assert failed == [gate]
+
+
+def test_leftover_incoming_files_fail_gate_0(voicesurvey: Invoke, tmp_path: Path) -> None:
+    (tmp_path / "src" / "app").mkdir(parents=True)
+    (tmp_path / "src" / "app" / "incoming_patch.py").write_text("")
+
+    result = voicesurvey("check", "--json", "--source", str(tmp_path))
+
+    assert result.exit_code == 1
+    assert gates(result.stdout)["G0.1"] == "FAIL"
