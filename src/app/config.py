@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.telephony.simulation.mix import DEFAULT_MIX, parse_mix
+
 
 class SettingsError(Exception):
     """A setting has a value the service cannot start with."""
@@ -33,6 +35,11 @@ class Settings(BaseSettings):
     twilio_machine_detection: Literal["off", "Enable", "DetectMessageEnd"] = "off"
     twilio_ring_timeout_seconds: int = Field(default=30, ge=5, le=600)
     twilio_speech_model: str = "phone_call"
+    # Simulated respondents for the mock provider (see app.telephony.simulation).
+    mock_simulation: bool = False
+    mock_simulation_mix: str = DEFAULT_MIX
+    mock_simulation_seed: int = 0
+    mock_step_delay_seconds: float = Field(default=0.05, ge=0, le=10)
 
     # Scheduler
     scheduler_enabled: bool = True
@@ -47,6 +54,7 @@ class Settings(BaseSettings):
     admin_api_token: SecretStr | None = None
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("database_url")
     @classmethod
@@ -54,6 +62,12 @@ class Settings(BaseSettings):
         if value is None or not value.strip():
             return None
         return to_asyncpg_url(value.strip())
+
+    @field_validator("mock_simulation_mix")
+    @classmethod
+    def _known_behaviours(cls, value: str) -> str:
+        parse_mix(value)
+        return value
 
     @field_validator("public_base_url")
     @classmethod

@@ -17,6 +17,7 @@ from app.db.embedded import leave_embedded
 from app.db.engine import make_engine, make_sessionmaker, resolve_database_url
 from app.db.migrate import upgrade_to_head
 from app.logs import configure_logging
+from app.reports.router import router as reports_router
 from app.scheduler.leader import LeaderElection
 from app.scheduler.runner import SchedulerLoop
 from app.scheduler.tick import TickContext
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="VoiceSurveyAgent", version="0.1.0", lifespan=lifespan)
     app.include_router(health_router)
     app.include_router(campaigns_router)
+    app.include_router(reports_router)
     app.include_router(telephony_router)
     app.include_router(voice_router)
     return app
@@ -58,7 +60,7 @@ async def running_service(app: FastAPI, settings: Settings | None) -> AsyncItera
         configure_logging()
         log.error("Configuration error: %s", exc)
         raise StartupError(str(exc)) from None
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     log.info("Application starting")
     engine = make_engine(await _database_url(settings), pool_size=settings.db_pool_size)
     try:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.calls.models import Outcome
 from app.calls.policy import next_step
+from app.metrics import count_outcomes_on_commit
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ async def close_attempts(session: AsyncSession, closes: Sequence[AttemptClose]) 
             },
         )
     ).all()
+    count_outcomes_on_commit(session, (row.outcome for row in rows))
     steps = [
         (
             row.contact_id,

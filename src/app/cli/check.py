@@ -30,7 +30,7 @@ def check(
 ) -> None:
     """Run the checklist gates that can be checked from outside; exit 1 on NO-GO."""
     settings = settings_or_exit()
-    configure_logging("WARNING")
+    configure_logging("WARNING", settings.log_format)
 
     async def work() -> CheckReport:
         engine = make_engine(await asyncio.to_thread(resolve_database_url, settings), pool_size=2)

@@ -59,7 +59,7 @@ async def _wrapped(work: Callable[[], Awaitable[T]]) -> T:
 @contextlib.asynccontextmanager
 async def database(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """Sessions on the configured (or embedded) database, its schema brought up to date."""
-    configure_logging("WARNING")
+    configure_logging("WARNING", settings.log_format)
     url = await asyncio.to_thread(resolve_database_url, settings)
     engine = make_engine(url, pool_size=2)
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -21,8 +22,20 @@ def serve(
     import uvicorn
 
     settings_or_exit()
+    _fresh_metrics_dir()
     os.environ.setdefault("PYTHONPATH", "src")
     uvicorn.run("app.main:app", host=host, port=port, workers=workers, log_level="info")
+
+
+def _fresh_metrics_dir() -> None:
+    """Empty PROMETHEUS_MULTIPROC_DIR before the workers start: old files would add up."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        return
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()
 
 
 @db_cli.command("upgrade")

@@ -15,6 +15,7 @@ from app.calls.models import AttemptStatus, Outcome
 from app.calls.service import AttemptClose, close_attempts, record_provider_ids
 from app.faults import AFTER_CLAIM_COMMIT, AFTER_INITIATE, crash_point
 from app.logs import mask_phone, one_line
+from app.metrics import CALLS_DISPATCHED
 from app.scheduler.window import CallWindow, InvalidWindow, open_zones
 from app.telephony.base import CallRequest, InvalidNumberError, TelephonyError, TelephonyProvider
 
@@ -146,6 +147,7 @@ async def dispatch_campaign(
     # Committed: from here on a crash leaves an open attempt that recovery will reconcile.
     if claimed:
         crash_point(AFTER_CLAIM_COMMIT)
+        CALLS_DISPATCHED.inc(len(claimed))
         await place_calls(sessions, provider, claimed, caller_id=caller_id, urls=urls)
     return len(claimed)
 

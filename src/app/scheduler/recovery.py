@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.calls.models import AttemptStatus
 from app.calls.policy import classify
 from app.calls.service import AttemptClose, close_attempts
+from app.metrics import STALE_RECOVERED
 from app.telephony.base import CallReport, TelephonyProvider
 from app.telephony.statuses import is_final
 
@@ -90,6 +91,7 @@ async def recover_stale(
             .all()
         )
         closed = await close_attempts(session, [c for c in closes if c.attempt_id in locked])
+    STALE_RECOVERED.inc(closed)
     if closed:
         log.warning(
             "Recovered %d stale call attempts; their contacts were requeued or finalised", closed

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 
+from app import metrics
 from app.logs import one_line
 from app.scheduler.leader import LeaderElection
 from app.scheduler.tick import TickContext, run_tick
@@ -37,15 +38,20 @@ class SchedulerLoop:
                 await self._sleep(self._interval if self.is_leader else self._election_interval)
         finally:
             await self._election.release()
+            metrics.SCHEDULER_LEADER.set(0)
 
     def stop(self) -> None:
         self._stop.set()
 
     async def _step(self) -> None:
-        if not await self._ensure_leader():
+        leading = await self._ensure_leader()
+        metrics.SCHEDULER_LEADER.set(int(leading))
+        if not leading:
             return
         try:
-            report = await run_tick(self._ctx, self._still_leader)
+            with metrics.TICK_DURATION.time():
+                report = await run_tick(self._ctx, self._still_leader)
+            await metrics.refresh_active_calls(self._ctx.sessions)
         except Exception as exc:  # a failed tick is retried next interval, never fatal
             log.error("Scheduler tick failed: %s", one_line(exc))
             return
@@ -79,6 +85,7 @@ class SchedulerLoop:
 
     def _lost(self) -> None:
         log.warning("Scheduler leader lock lost; dispatch stopped, re-entering election")
+        metrics.SCHEDULER_LEADER.set(0)
         self._standby_logged = False
 
     async def _sleep(self, seconds: float) -> None:

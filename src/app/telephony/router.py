@@ -6,6 +6,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 
 from app.calls.events import apply_status_event
 from app.config import Settings
+from app.metrics import timed_webhook
 from app.telephony.base import InboundWebhook, WebhookInvalid, WebhookRejected
 from app.web.deps import ProviderDep, SessionDep, SettingsDep
 
@@ -27,6 +28,7 @@ async def inbound(request: Request, settings: Settings) -> InboundWebhook:
 
 
 @router.post("/events", status_code=204)
+@timed_webhook("events")
 async def telephony_events(
     request: Request, session: SessionDep, provider: ProviderDep, settings: SettingsDep
 ) -> Response:

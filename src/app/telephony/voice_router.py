@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from app.calls.voice import VoiceReply, voice_turn
 from app.config import Settings
 from app.dialogue import CallAnswered, Digits, Event, MachineDetected, NoInput, Speech
+from app.metrics import timed_webhook
 from app.telephony.base import WebhookInvalid, WebhookRejected
 from app.telephony.router import inbound
 from app.telephony.twiml import GatherSpec, render_turn
@@ -20,6 +21,7 @@ VOICE_PATH = "/webhooks/telephony/voice"
 
 
 @router.post("/voice")
+@timed_webhook("voice")
 async def voice(
     request: Request, session: SessionDep, provider: ProviderDep, settings: SettingsDep
 ) -> Response:

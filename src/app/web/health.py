@@ -1,11 +1,12 @@
-"""Liveness and readiness."""
+"""Liveness, readiness and Prometheus metrics."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import text
 
+from app import metrics
 from app.db.migrate import current_revision, head_revision
 
 router = APIRouter(tags=["health"])
@@ -32,3 +33,10 @@ async def readyz(request: Request) -> JSONResponse:
         body = {"status": "unavailable", "migrations": f"at {revision}, head is {head}"}
         return JSONResponse(body, status_code=503)
     return JSONResponse({"status": "ok", "migrations": revision})
+
+
+@router.get("/metrics", response_class=PlainTextResponse)
+def prometheus_metrics() -> Response:
+    """Prometheus metrics in the text format; see app.metrics for several workers."""
+    # A plain def: in multi-process mode the scrape reads files, off the event loop.
+    return Response(metrics.render(), media_type=metrics.CONTENT_TYPE)
