@@ -71,6 +71,7 @@ async def running_service(app: FastAPI, settings: Settings | None) -> AsyncItera
         app.state.provider = _provider(settings)
         async with _scheduler(app, settings):
             yield
+        await app.state.provider.aclose()
     finally:
         await engine.dispose()
         if settings.database_url is None:

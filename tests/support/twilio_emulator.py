@@ -32,10 +32,13 @@ FROM_NUMBER = "+390200000001"
 
 
 @contextlib.contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """Run `app` on 127.0.0.1 in a thread until the block ends; yields `http://127.0.0.1:PORT`."""
+def serve(app: Any, port: int = 0) -> Iterator[str]:
+    """Run `app` on 127.0.0.1 in a thread until the block ends; yields `http://127.0.0.1:PORT`.
+
+    `port` 0 picks a free one; pass one chosen beforehand when the app must know its own URL.
+    """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, log_level="warning", ws="none", lifespan="on")
     server = uvicorn.Server(config)

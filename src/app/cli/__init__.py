@@ -8,6 +8,7 @@ import typer
 
 from app.cli.campaigns import campaign_cli, contacts_cli
 from app.cli.check import check
+from app.cli.demo import demo
 from app.cli.server import db_cli, serve
 
 cli = typer.Typer(
@@ -20,6 +21,7 @@ cli.add_typer(db_cli, name="db")
 cli.add_typer(campaign_cli, name="campaign")
 cli.add_typer(contacts_cli, name="contacts")
 cli.command()(check)
+cli.command()(demo)
 
 
 def main() -> None:

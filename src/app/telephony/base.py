@@ -93,6 +93,10 @@ class TelephonyProvider(Protocol):
         """Ask the provider where a call stands (reconciliation of silent attempts)."""
         ...
 
+    async def aclose(self) -> None:
+        """Release what the provider holds (connections, simulated calls); safe to repeat."""
+        ...
+
     def validate_webhook(self, webhook: InboundWebhook) -> dict[str, str]:
         """Authenticate an inbound webhook and return its parameters (WebhookRejected if not)."""
         ...

@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 def create_provider(settings: Settings) -> TelephonyProvider:
     log.info("Creating telephony provider: %s", settings.telephony_provider)
     if settings.telephony_provider == "mock":
-        return MockProvider(ledger=settings.mock_call_log)
+        return MockProvider.from_settings(settings)
     # Imported here so that the mock never loads the twilio library.
     from app.telephony.twilio import TwilioProvider
 

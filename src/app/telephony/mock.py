@@ -3,15 +3,20 @@
 The ledger (MOCK_CALL_LOG, one JSON line per call placed) lets tests and benchmarks count how
 many calls would have rung a phone: O_APPEND writes of one short line are atomic across
 processes.
+
+With MOCK_SIMULATION=on it still rings no phone, but each call is played by a simulated
+respondent that drives the service's own voice and status webhooks as Twilio would (see
+`app.telephony.simulation`). That loads the emulator, so it is imported only then.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.telephony.base import (
     CallReport,
@@ -23,25 +28,68 @@ from app.telephony.base import (
 )
 from app.telephony.statuses import PROVIDER_STATUSES
 
+if TYPE_CHECKING:
+    from app.config import Settings
+    from app.telephony.simulation.player import Simulation
+
+log = logging.getLogger(__name__)
+
 
 class MockProvider:
     name = "mock"
 
-    def __init__(self, ledger: Path | None = None) -> None:
+    def __init__(self, ledger: Path | None = None, simulation: Simulation | None = None) -> None:
         self._ledger = ledger
+        self._simulation = simulation
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MockProvider:
+        """The mock with MOCK_CALL_LOG, simulating respondents when MOCK_SIMULATION is on."""
+        if not settings.mock_simulation:
+            return cls(ledger=settings.mock_call_log)
+        from app.telephony.simulation.mix import parse_mix
+        from app.telephony.simulation.player import Simulation
+
+        simulation = Simulation(
+            parse_mix(settings.mock_simulation_mix),
+            seed=settings.mock_simulation_seed,
+            step_delay=settings.mock_step_delay_seconds,
+        )
+        log.info(
+            "Mock provider simulates respondents: mix %s, seed %s, callbacks to %s",
+            settings.mock_simulation_mix,
+            settings.mock_simulation_seed,
+            settings.public_base_url,
+        )
+        return cls(ledger=settings.mock_call_log, simulation=simulation)
+
+    @property
+    def simulation(self) -> Simulation | None:
+        """The respondents' simulation, when MOCK_SIMULATION is on."""
+        return self._simulation
 
     async def initiate_call(self, request: CallRequest) -> PlacedCall:
         call_id = "MK" + uuid.uuid4().hex
         if self._ledger is not None:
             self._append({"attempt_id": request.attempt_id, "call_id": call_id, "pid": os.getpid()})
+        if self._simulation is not None:
+            await self._simulation.place(call_id, request)
         return PlacedCall(provider_call_id=call_id)
 
     async def hangup(self, provider_call_id: str) -> None:
-        return None
+        if self._simulation is not None:
+            self._simulation.hang_up(provider_call_id)
 
     async def fetch_call(self, provider_call_id: str | None) -> CallReport:
-        # The mock keeps no call state, so it cannot vouch for any call.
-        return CallReport(status=None)
+        if self._simulation is None or provider_call_id is None:
+            # Without simulation the mock keeps no call state, so it cannot vouch for any call.
+            return CallReport(status=None)
+        return self._simulation.report(provider_call_id)
+
+    async def aclose(self) -> None:
+        """Stop simulated calls still playing; call once at shutdown (harmless otherwise)."""
+        if self._simulation is not None:
+            await self._simulation.aclose()
 
     def validate_webhook(self, webhook: InboundWebhook) -> dict[str, str]:
         # The mock trusts its callers: it is never exposed to a real provider.

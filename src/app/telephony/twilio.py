@@ -145,6 +145,9 @@ class TwilioProvider:
         call = await self._run(self._client.calls.create, **self._create_params(request))
         return PlacedCall(provider_call_id=str(call.sid))
 
+    async def aclose(self) -> None:
+        return None  # the REST client holds no connection worth closing
+
     async def hangup(self, provider_call_id: str) -> None:
         """End the call; one that already ended, or that Twilio does not know, counts as done."""
         try:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 
-from app.telephony.emulator.respondent import Respondent
+from app.telephony.emulator.respondent import AnswerSource, Respondent
 from app.telephony.emulator.webhooks import Delivery
 
 FINAL = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
@@ -56,6 +56,7 @@ class EmulatedCall:
     from_: str
     request: dict[str, list[str]]  # the create request's form, every value of every name
     respondent: Respondent
+    answer_source: AnswerSource | None = None  # replaces `respondent.answers` when given
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     status: str = "queued"
     answered_by: str | None = None
@@ -105,6 +106,17 @@ class EmulatedCall:
 
     def note(self, text: str) -> None:
         self.notes.append(text)
+
+    def hang_up(self, requested: str) -> None:
+        """End the call as Twilio does for `Status=completed|canceled` from the REST API."""
+        # `canceled` only stops calls that are not yet answered; `completed` stops any live call.
+        if self.status == "in-progress":
+            if requested == "completed":
+                self.end("completed")
+                self.note("hung up through the REST API")
+            return
+        self.end("canceled")
+        self.note(f"{requested} through the REST API before it was answered")
 
     def resource(self) -> dict[str, Any]:
         """The Call resource as Twilio's REST API returns it."""

@@ -2,11 +2,12 @@
 
 Supported verbs: `<Say>` (the text is recorded as heard), `<Play>`, `<Pause>`, `<Gather>` (with
 nested Say/Play/Pause), `<Redirect>`, `<Hangup>` and `<Reject>`. A Gather is answered by the
-respondent's next step; Twilio posts the result to the action URL (default: the document's own
-URL) and follows the TwiML that comes back. With no input it posts an empty result only when
-`actionOnEmptyResult="true"`, and otherwise falls through to the next verb. The call ends at
-`<Hangup>`, when the respondent hangs up, or when a document runs out of verbs. A webhook that
-fails (no 2xx, not TwiML) ends the call after Twilio's "application error" message (11200/12100).
+respondent's next step, or by the call's `answer_source` when it has one; Twilio posts the
+result to the action URL (default: the document's own URL) and follows the TwiML that comes
+back. With no input it posts an empty result only when `actionOnEmptyResult="true"`, and
+otherwise falls through to the next verb. The call ends at `<Hangup>`, when the respondent hangs
+up, or when a document runs out of verbs. A webhook that fails (no 2xx, not TwiML) ends the call
+after Twilio's "application error" message (11200/12100).
 With `retry_webhooks` every request is made twice and the second response is the one followed.
 """
 
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urljoin
 
 from app.telephony.emulator.calls import EmulatedCall, call_params
-from app.telephony.emulator.respondent import Answer
+from app.telephony.emulator.respondent import Answer, GatherHeard
 
 if TYPE_CHECKING:
     from app.telephony.emulator.state import Emulator
@@ -111,10 +112,11 @@ class Interpreter:
         prompts = [child for child in verb if child.tag in ("Say", "Play", "Pause")]
         for child in prompts:
             self._nested(child, in_gather=True)
-        answer = self.call.respondent.answer_at(len(self.call.gathers))
+        said = tuple((c.text or "").strip() for c in prompts if c.tag == "Say")
+        answer = self._answer(verb, said)
         entry: dict[str, Any] = {
             "attributes": dict(verb.attrib),
-            "prompts": [(c.text or "").strip() for c in prompts if c.tag == "Say"],
+            "prompts": list(said),
             "answer": answer.model_dump(exclude_defaults=True),
             "result": None,
         }
@@ -130,6 +132,13 @@ class Interpreter:
             return action
         self.call.advance(float(verb.get("timeout", "5")))
         return action if verb.get("actionOnEmptyResult") == "true" else None
+
+    def _answer(self, verb: ET.Element, said: tuple[str, ...]) -> Answer:
+        index = len(self.call.gathers)
+        source, respondent = self.call.answer_source, self.call.respondent
+        if source is None or respondent.behaviour != "answer":
+            return respondent.answer_at(index)
+        return source(GatherHeard(index, dict(verb.attrib), said))
 
     def _nested(self, verb: ET.Element, in_gather: bool = False) -> None:
         extra: dict[str, Any] = {"in_gather": True} if in_gather else {}

@@ -16,6 +16,8 @@ the first Gather.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -41,6 +43,18 @@ class Answer(BaseModel):
             raise ValueError("give exactly one of speech, digits, silence, hangup")
         return self
 
+
+@dataclass(frozen=True)
+class GatherHeard:
+    """What a respondent hears at one Gather: its attributes and the prompts spoken inside it."""
+
+    index: int  # 0-based, counting every Gather of the call
+    attributes: Mapping[str, str]
+    prompts: tuple[str, ...]
+
+
+# Answers Gathers as they come, for respondents that react to what they hear (see simulation).
+AnswerSource = Callable[[GatherHeard], Answer]
 
 HANG_UP = Answer(hangup=True)
 SILENCE = Answer(silence=True)

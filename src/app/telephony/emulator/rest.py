@@ -142,19 +142,8 @@ async def update_call(account_sid: str, sid: str, request: Request) -> JSONRespo
         return _unsupported(params)
     if call.is_final:
         return twilio_error(400, 21220)
-    _hang_up(call, status)
+    call.hang_up(status)
     return JSONResponse(call.resource())
-
-
-def _hang_up(call: EmulatedCall, requested: str) -> None:
-    # `canceled` only stops calls that are not yet answered; `completed` stops any live call.
-    if call.status == "in-progress":
-        if requested == "completed":
-            call.end("completed")
-            call.note("hung up through the REST API")
-        return
-    call.end("canceled")
-    call.note(f"{requested} through the REST API before it was answered")
 
 
 def _unsupported(params: dict[str, Any]) -> JSONResponse:

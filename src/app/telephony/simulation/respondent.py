@@ -1,0 +1,137 @@
+"""What a simulated person says: an answer source for the emulator, reacting to each prompt.
+
+The person knows nothing of the campaign. It reads what every `<Gather>` offers, as a caller
+would hear it: the language, the recogniser hints (the engine lists the expected answers there:
+yes/no words, the choices, the points of a short scale), and the prompt text. The first Gather
+is the consent question; after that it answers from the hints when there are any, else with a
+number when the prompt speaks of numbers (within the range it names), else with a short comment.
+Its behaviour adds one twist: say no, hang up, ask to repeat, press `#`, or opt out.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from app.dialogue.numbers import find_numbers
+from app.dialogue.phrases import PHRASES
+from app.dialogue.survey import Language
+from app.telephony.emulator.respondent import HANG_UP, Answer, GatherHeard
+from app.telephony.emulator.respondent import Behaviour as Pickup
+from app.telephony.simulation.mix import Behaviour
+
+# How the emulator makes each behaviour's call connect, or not.
+EMULATOR_BEHAVIOUR: dict[Behaviour, Pickup] = {
+    Behaviour.NO_ANSWER: "no-answer",
+    Behaviour.BUSY: "busy",
+    Behaviour.VOICEMAIL: "machine",
+}
+
+
+@dataclass(frozen=True)
+class Words:
+    yes: str
+    no: str
+    repeat: str
+    opt_out: str
+    comments: tuple[str, ...]
+
+
+WORDS = {
+    Language.IT: Words(
+        yes="sì, certo",
+        no="no, grazie",
+        repeat="può ripetere?",
+        opt_out="non chiamatemi più",
+        comments=(
+            "più personale nei negozi",
+            "consegne più veloci",
+            "prezzi un po' più bassi",
+            "va tutto bene così",
+        ),
+    ),
+    Language.EN: Words(
+        yes="yes, sure",
+        no="no thanks",
+        repeat="sorry, say again?",
+        opt_out="don't call me again",
+        comments=(
+            "more staff in the shops",
+            "faster delivery",
+            "slightly lower prices",
+            "it is all good as it is",
+        ),
+    ),
+}
+
+
+def language_of(gather: GatherHeard) -> Language:
+    """The Gather's recognition language; anything not Italian is taken as English."""
+    tag = gather.attributes.get("language", "")
+    return Language.IT if tag.lower().startswith("it") else Language.EN
+
+
+class SimulatedRespondent:
+    """One person on one call; keeps its place in the conversation across Gathers."""
+
+    def __init__(self, behaviour: Behaviour, rng: random.Random) -> None:
+        self.behaviour = behaviour
+        self.rng = rng
+        self.consented = False
+        self.answered = 0  # questions answered with a value
+        self.twisted = False  # the behaviour's one-off (repeat, skip) is done
+
+    def __call__(self, gather: GatherHeard) -> Answer:
+        words = WORDS[language_of(gather)]
+        if not self.consented:
+            return self._consent(words)
+        return self._question(gather, words)
+
+    def _consent(self, words: Words) -> Answer:
+        if self.behaviour is Behaviour.REFUSE:
+            return Answer(speech=words.no)
+        self.consented = True
+        return Answer(speech=words.yes)
+
+    def _question(self, gather: GatherHeard, words: Words) -> Answer:
+        behaviour = self.behaviour
+        if behaviour is Behaviour.OPT_OUT:
+            return Answer(speech=words.opt_out)
+        if behaviour is Behaviour.HANGUP and self.answered >= 1:
+            return HANG_UP
+        if not self.twisted and behaviour in (Behaviour.REPEAT, Behaviour.SKIP):
+            self.twisted = True
+            if behaviour is Behaviour.REPEAT:
+                return Answer(speech=words.repeat)
+            return Answer(digits="#")  # the keypad's "skip"
+        self.answered += 1
+        return answer_to(gather, words, self.rng)
+
+
+def answer_to(gather: GatherHeard, words: Words, rng: random.Random) -> Answer:
+    """A plausible answer to a question: a hint, a number in the spoken range, or a comment."""
+    hints = [h.strip() for h in gather.attributes.get("hints", "").split(",") if h.strip()]
+    if hints:
+        return Answer(speech=rng.choice(hints))
+    number = number_for(gather, rng)
+    if number is not None:
+        return Answer(speech=str(number))
+    return Answer(speech=rng.choice(words.comments))
+
+
+def number_for(gather: GatherHeard, rng: random.Random) -> int | None:
+    """A number fitting the prompt, or None when the prompt does not ask for one."""
+    language = language_of(gather)
+    text = " ".join(gather.prompts)
+    numbers = [int(n) for n in find_numbers(text, language) if n == int(n)]
+    keys = gather.attributes.get("numDigits", "")
+    asks = bool(numbers) or keys.isdigit() or PHRASES[language].hint_number.rstrip(".") in text
+    if not asks:
+        return None
+    if len(numbers) >= 2:
+        # The range is the last two numbers said: the question's own, or the hint after a miss.
+        low, high = sorted(numbers[-2:])
+        return rng.randint(low, high)
+    if numbers:
+        return numbers[0]  # "at least N" and "at most N" both accept N itself
+    return rng.randint(1, 5)

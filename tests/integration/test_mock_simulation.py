@@ -1,0 +1,456 @@
+"""MOCK_SIMULATION: the mock rings nobody, but simulated respondents drive the real webhooks.
+
+The whole-campaign test serves the real application on a loopback port (its PUBLIC_BASE_URL), so
+the in-process emulator calls it over HTTP exactly as Twilio would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.config import Settings, SettingsError, get_settings
+from app.dialogue.survey import Language
+from app.main import create_app
+from app.telephony.base import CallRequest
+from app.telephony.emulator.respondent import HANG_UP, Answer, GatherHeard
+from app.telephony.factory import create_provider
+from app.telephony.mock import MockProvider
+from app.telephony.simulation.mix import DEFAULT_MIX, Behaviour, parse_mix
+from app.telephony.simulation.player import Simulation, person_for, twilio_request
+from app.telephony.simulation.respondent import WORDS, SimulatedRespondent, answer_to
+from tests.acceptance.processes import free_port
+from tests.support.factories import call_window, campaign_document, csv_body
+from tests.support.twilio_emulator import serve
+
+ALL_DAY = call_window(
+    start="00:00", end="23:59:59", days=["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+)
+# Every behaviour about as likely. With this seed the twenty first attempts (ids 1-20, claimed
+# in one tick) meet all nine behaviours, and the retries (21-26) meet voicemail, busy and no
+# answer again, so some contacts end not reached.
+EVEN_MIX = "complete=3,refuse=2,hangup=2,no_answer=2,busy=2,voicemail=2,repeat=2,skip=2,opt_out=2"
+SEED = 75
+NUMBERS = [f"+3902123400{n:02d}" for n in range(1, 21)]
+QUESTIONS = {"satisfaction", "recommend", "channel", "comment"}
+
+OUTCOME = {
+    Behaviour.COMPLETE: "completed",
+    Behaviour.REPEAT: "completed",
+    Behaviour.SKIP: "completed",
+    Behaviour.REFUSE: "refused",
+    Behaviour.HANGUP: "partial",
+    Behaviour.OPT_OUT: "opted_out",
+    Behaviour.NO_ANSWER: "no_answer",
+    Behaviour.BUSY: "busy",
+    Behaviour.VOICEMAIL: "machine",
+}
+FINAL_STATE = {
+    "completed": "completed",
+    "refused": "refused",
+    "partial": "partial",
+    "opted_out": "do_not_call",
+}
+CALLBACKS_ANSWERED = {"initiated", "ringing", "in-progress", "completed"}
+
+
+# --- settings --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_simulation_is_off_by_default_with_a_valid_default_mix() -> None:
+    settings = get_settings()
+
+    assert settings.mock_simulation is False
+    assert settings.mock_simulation_mix == DEFAULT_MIX
+    assert sum(parse_mix(DEFAULT_MIX).values()) == 100
+    assert (settings.mock_simulation_seed, settings.mock_step_delay_seconds) == (0, 0.05)
+
+
+@pytest.mark.usefixtures("clean_env")
+@pytest.mark.parametrize(("value", "expected"), [("on", True), ("off", False), ("true", True)])
+def test_mock_simulation_reads_on_and_off(
+    monkeypatch: pytest.MonkeyPatch, value: str, expected: bool
+) -> None:
+    monkeypatch.setenv("MOCK_SIMULATION", value)
+
+    assert get_settings().mock_simulation is expected
+
+
+@pytest.mark.usefixtures("clean_env")
+@pytest.mark.parametrize(
+    ("mix", "reason"),
+    [
+        ("complete=5,dance=3", "unknown behaviour 'dance'"),
+        ("complete=-1", "must not be negative"),
+        ("complete=lots", "whole number"),
+        ("complete", "whole number"),
+        ("complete=1,complete=2", "given twice"),
+        ("complete=0,refuse=0", "more than 0"),
+        ("", "more than 0"),
+    ],
+)
+def test_a_bad_mix_stops_start_up_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, mix: str, reason: str
+) -> None:
+    monkeypatch.setenv("MOCK_SIMULATION_MIX", mix)
+
+    with pytest.raises(SettingsError, match=f"MOCK_SIMULATION_MIX: .*{reason}"):
+        get_settings()
+
+
+def test_a_mix_may_leave_behaviours_out() -> None:
+    mix = parse_mix(" complete = 1 , busy=0 ")
+
+    assert mix == {Behaviour.COMPLETE: 1, Behaviour.BUSY: 0}
+    assert {person_for(n, mix, 7)[0] for n in range(50)} == {Behaviour.COMPLETE}
+
+
+def test_the_same_attempt_and_seed_meet_the_same_person() -> None:
+    mix = parse_mix(DEFAULT_MIX)
+
+    first = [person_for(n, mix, 1)[0] for n in range(200)]
+
+    assert first == [person_for(n, mix, 1)[0] for n in range(200)]
+    assert first != [person_for(n, mix, 2)[0] for n in range(200)]
+    assert set(first) == set(Behaviour)
+
+
+# --- what a simulated person says --------------------------------------------------------------
+
+
+def gather(
+    *prompts: str, language: str = "it-IT", hints: str = "", num_digits: str = ""
+) -> GatherHeard:
+    attributes = {"language": language, "input": "speech dtmf"}
+    if hints:
+        attributes["hints"] = hints
+    if num_digits:
+        attributes["numDigits"] = num_digits
+    return GatherHeard(0, attributes, prompts)
+
+
+def conversation(behaviour: Behaviour, *gathers: GatherHeard) -> list[Answer]:
+    person = SimulatedRespondent(behaviour, random.Random(1))
+    return [person(g) for g in gathers]
+
+
+CONSENT = gather("Buongiorno.", "Ha due minuti? Risponda sì o no.", hints="sì, no", num_digits="1")
+SCALE = gather(
+    "Grazie.", "Da 1 a 10, quanto è soddisfatto?", hints=", ".join(map(str, range(1, 11)))
+)
+YES_NO = gather("Ci consiglierebbe?", hints="sì, no", num_digits="1")
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "expected"),
+    [
+        (Behaviour.REFUSE, [Answer(speech="no, grazie")]),
+        (Behaviour.OPT_OUT, [Answer(speech="sì, certo"), Answer(speech="non chiamatemi più")]),
+        (Behaviour.SKIP, [Answer(speech="sì, certo"), Answer(digits="#")]),
+        (Behaviour.REPEAT, [Answer(speech="sì, certo"), Answer(speech="può ripetere?")]),
+    ],
+)
+def test_each_behaviour_has_its_twist(behaviour: Behaviour, expected: list[Answer]) -> None:
+    assert conversation(behaviour, CONSENT, SCALE)[: len(expected)] == expected
+
+
+def test_the_twist_happens_once_then_the_person_answers() -> None:
+    said = conversation(Behaviour.SKIP, CONSENT, SCALE, SCALE, YES_NO)
+
+    assert said[1] == Answer(digits="#")
+    assert said[2].speech in {str(n) for n in range(1, 11)}
+    assert said[3].speech in {"sì", "no"}
+
+
+def test_a_hanger_up_answers_one_question_and_hangs_up_at_the_next() -> None:
+    said = conversation(Behaviour.HANGUP, CONSENT, SCALE, YES_NO)
+
+    assert said[0] == Answer(speech="sì, certo") and said[1].speech is not None
+    assert said[2] == HANG_UP
+
+
+def test_answers_follow_the_hints_when_there_are_some() -> None:
+    choice = gather("Preferisce telefono, email o negozio?", hints="telefono, email, negozio")
+    rng = random.Random(3)
+
+    picked = {answer_to(choice, WORDS[Language.IT], rng).speech for _ in range(30)}
+
+    assert picked == {"telefono", "email", "negozio"}
+
+
+@pytest.mark.parametrize(
+    ("prompts", "language", "allowed"),
+    [
+        (("Da 0 a 100, quanto ci raccomanderebbe?",), "it-IT", range(0, 101)),
+        (("How many times? Please answer with a number, at least 18.",), "en-US", [18]),
+        (("Mi scusi, non ho capito.", "Risponda con un numero."), "it-IT", range(1, 6)),
+        (("From one to fifty, how likely?",), "en-US", range(1, 51)),
+    ],
+)
+def test_without_hints_a_number_fits_the_range_the_prompt_names(
+    prompts: tuple[str, ...], language: str, allowed: Any
+) -> None:
+    rng = random.Random(5)
+    heard = gather(*prompts, language=language)
+
+    spoken = {answer_to(heard, WORDS[Language.IT], rng).speech for _ in range(20)}
+
+    assert spoken <= {str(n) for n in allowed}
+
+
+def test_a_question_with_no_hints_and_no_numbers_gets_a_comment_in_its_language() -> None:
+    person = SimulatedRespondent(Behaviour.COMPLETE, random.Random(2))
+    english = gather("Anything to improve?", language="en-US")
+
+    said = [person(gather("Ok?", language="en-US", hints="yes, no")), person(english)]
+
+    assert said[0] == Answer(speech="yes, sure")
+    assert said[1].speech in WORDS[Language.EN].comments
+
+
+# --- the provider ------------------------------------------------------------------------------
+
+
+def test_the_factory_simulates_only_when_asked(make_settings: Callable[..., Settings]) -> None:
+    plain = create_provider(make_settings())
+    simulating = create_provider(make_settings(mock_simulation=True))
+
+    assert isinstance(plain, MockProvider) and plain.simulation is None
+    assert isinstance(simulating, MockProvider) and simulating.simulation is not None
+
+
+def test_the_emulated_call_gets_what_twilio_would() -> None:
+    request = CallRequest(
+        attempt_id=4,
+        to="+393331234567",
+        from_="+390212345678",
+        voice_url="http://127.0.0.1:9/webhooks/telephony/voice?attempt_id=4",
+        status_callback_url="http://127.0.0.1:9/webhooks/telephony/events?attempt_id=4",
+        ring_timeout_seconds=25,
+    )
+
+    params = twilio_request(request, machine_detection=True)
+
+    assert params["Url"] == [request.voice_url] and params["Method"] == ["POST"]
+    assert params["StatusCallback"] == [request.status_callback_url]
+    assert params["StatusCallbackEvent"] == ["initiated", "ringing", "answered", "completed"]
+    assert params["To"] == [request.to] and params["From"] == [request.from_]
+    assert params["Timeout"] == ["25"] and params["MachineDetection"] == ["Enable"]
+
+
+async def test_aclose_stops_calls_still_playing_and_may_be_repeated() -> None:
+    simulation = Simulation(parse_mix("complete=1"), step_delay=10)
+    provider = MockProvider(simulation=simulation)
+    request = CallRequest(1, "+393331234567", None, "http://127.0.0.1:9/v", "http://127.0.0.1:9/e")
+
+    placed = await provider.initiate_call(request)
+    report = await provider.fetch_call(placed.provider_call_id)
+    await provider.aclose()
+    await provider.aclose()
+
+    assert placed.provider_call_id.startswith("MK")
+    assert report.status == "queued"
+    assert (await provider.fetch_call("MKunknown")).status is None
+    assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("call ")]
+    call = simulation.emulator.calls[placed.provider_call_id]
+    assert call.webhooks == [] and call.callbacks == []
+
+
+async def test_hangup_ends_a_simulated_call_and_fetch_call_reports_it() -> None:
+    provider = MockProvider(simulation=Simulation(parse_mix("complete=1"), step_delay=10))
+    request = CallRequest(2, "+393331234567", None, "http://127.0.0.1:9/v", "http://127.0.0.1:9/e")
+    placed = await provider.initiate_call(request)
+
+    await provider.hangup(placed.provider_call_id)
+    await provider.hangup(placed.provider_call_id)  # an ended call counts as success
+    report = await provider.fetch_call(placed.provider_call_id)
+    await provider.aclose()
+
+    assert report.status == "canceled" and report.duration_seconds == 0
+
+
+# --- a whole campaign over real HTTP ------------------------------------------------------------
+
+
+def closing_provider(app: FastAPI) -> FastAPI:
+    """Close the provider at shutdown, as the service's own lifespan is meant to."""
+    inner = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(application: FastAPI) -> AsyncIterator[Any]:
+        async with inner(application) as state:
+            try:
+                yield state
+            finally:
+                await application.state.provider.aclose()
+
+    app.router.lifespan_context = lifespan
+    return app
+
+
+@pytest.fixture
+def service(make_settings: Callable[..., Settings]) -> Iterator[tuple[str, FastAPI]]:
+    port = free_port()
+    settings = make_settings(
+        scheduler_enabled=True,
+        scheduler_interval_seconds=0.2,
+        public_base_url=f"http://127.0.0.1:{port}",
+        mock_simulation=True,
+        mock_simulation_mix=EVEN_MIX,
+        mock_simulation_seed=SEED,
+        mock_step_delay_seconds=0.01,
+    )
+    app = closing_provider(create_app(settings))
+    with serve(app, port=port) as url:
+        yield url, app
+
+
+async def run_campaign(api: httpx.AsyncClient, numbers: list[str]) -> int:
+    document = campaign_document(
+        call_window=ALL_DAY, max_attempts=2, retry_after_minutes=[0], max_concurrent_calls=20
+    )
+    created = await api.post("/api/campaigns", json=document)
+    assert created.status_code == 201, created.text
+    campaign_id = int(created.json()["id"])
+    body = csv_body(["phone_number"], *[[n] for n in numbers])
+    imported = await api.post(
+        f"/api/campaigns/{campaign_id}/contacts",
+        content=body.encode(),
+        headers={"content-type": "text/csv"},
+    )
+    assert imported.json()["imported"] == len(numbers), imported.text
+    assert (await api.post(f"/api/campaigns/{campaign_id}/start")).status_code == 200
+    async with asyncio.timeout(60):
+        while True:
+            status = (await api.get(f"/api/campaigns/{campaign_id}")).json()["status"]
+            if status == "completed":
+                return campaign_id
+            await asyncio.sleep(0.2)
+
+
+async def fetch(sessions: async_sessionmaker[AsyncSession], sql: str) -> list[dict[str, Any]]:
+    async with sessions() as session:
+        return [dict(row) for row in (await session.execute(text(sql))).mappings()]
+
+
+async def test_a_campaign_completes_against_simulated_respondents(
+    service: tuple[str, FastAPI],
+    sessions: async_sessionmaker[AsyncSession],
+    make_settings: Callable[..., Settings],
+) -> None:
+    url, app = service
+    async with httpx.AsyncClient(base_url=url, timeout=30, trust_env=False) as api:
+        await run_campaign(api, NUMBERS)
+
+    attempts = await fetch(
+        sessions,
+        "SELECT a.id, a.attempt_number, a.outcome, a.provider_call_id, c.phone_number, c.state "
+        "FROM call_attempts a JOIN contacts c ON c.id = a.contact_id ORDER BY a.id",
+    )
+    met = {a["id"]: person_for(a["id"], parse_mix(EVEN_MIX), SEED)[0] for a in attempts}
+    firsts = {met[a["id"]] for a in attempts if a["attempt_number"] == 1}
+    assert firsts == set(Behaviour), "the seed should let twenty contacts meet every behaviour"
+    # Every attempt ended as its simulated person behaved.
+    assert {a["id"]: a["outcome"] for a in attempts} == {i: OUTCOME[b] for i, b in met.items()}
+    check_contacts(attempts)
+    check_responses(
+        attempts,
+        met,
+        await fetch(sessions, "SELECT call_attempt_id, answers, completed FROM survey_responses"),
+    )
+    await check_callbacks(sessions, attempts)
+    repeaters = [a["provider_call_id"] for a in attempts if met[a["id"]] is Behaviour.REPEAT]
+    calls = app.state.provider.simulation.emulator.calls
+    for sid in repeaters:
+        heard = " ".join(calls[sid].record()["heard"])
+        assert heard.count("quanto è soddisfatto") == 2, heard
+    ledger = make_settings().mock_call_log.read_text().splitlines()
+    assert sorted(json.loads(line)["attempt_id"] for line in ledger) == sorted(met)
+
+
+def check_contacts(attempts: list[dict[str, Any]]) -> None:
+    last: dict[str, dict[str, Any]] = {}
+    for attempt in attempts:
+        last[attempt["phone_number"]] = attempt
+    assert set(last) == set(NUMBERS)
+    for attempt in last.values():
+        if attempt["outcome"] in FINAL_STATE:
+            assert attempt["state"] == FINAL_STATE[attempt["outcome"]], attempt
+        else:  # not answered by a person: retried once, then given up
+            assert (attempt["attempt_number"], attempt["state"]) == (2, "not_reached"), attempt
+    states = {a["state"] for a in last.values()}
+    assert states == {"completed", "refused", "partial", "do_not_call", "not_reached"}
+
+
+def check_responses(
+    attempts: list[dict[str, Any]], met: dict[int, Behaviour], rows: list[dict[str, Any]]
+) -> None:
+    responses = {r["call_attempt_id"]: r for r in rows}
+    for attempt in attempts:
+        behaviour, response = met[attempt["id"]], responses.get(attempt["id"])
+        if attempt["outcome"] == "completed":
+            assert response is not None and response["completed"] is True
+            answers = _json(response["answers"])
+            assert set(answers) == QUESTIONS
+            assert all(a.get("value") is not None or a.get("skipped") for a in answers.values())
+            check_values(answers, skipped=behaviour is Behaviour.SKIP)
+        elif attempt["outcome"] == "partial":
+            assert response is not None and response["completed"] is False
+            assert _json(response["answers"])["satisfaction"]["value"] in range(1, 11)
+        elif attempt["outcome"] in ("refused", "no_answer", "busy", "machine"):
+            assert response is None, attempt
+
+
+def check_values(answers: dict[str, Any], *, skipped: bool) -> None:
+    if skipped:
+        assert answers["satisfaction"]["skipped"] == "skipped_by_respondent"
+    else:
+        assert answers["satisfaction"]["value"] in range(1, 11)
+    assert answers["recommend"]["value"] in (True, False)
+    assert answers["channel"]["value"] in ("telefono", "email", "negozio")
+    assert answers["comment"]["value"] in {c for w in WORDS.values() for c in w.comments}
+
+
+async def check_callbacks(
+    sessions: async_sessionmaker[AsyncSession], attempts: list[dict[str, Any]]
+) -> None:
+    events = await fetch(
+        sessions, "SELECT call_attempt_id, provider_call_id, status FROM telephony_events"
+    )
+    seen: dict[int, set[str]] = {}
+    for event in events:
+        seen.setdefault(event["call_attempt_id"], set()).add(event["status"])
+    by_id = {a["id"]: a for a in attempts}
+    assert all(
+        e["provider_call_id"] == by_id[e["call_attempt_id"]]["provider_call_id"] for e in events
+    )
+    for attempt in attempts:
+        final = {"no_answer": "no-answer", "busy": "busy"}.get(attempt["outcome"])
+        expected = {"initiated", "ringing", final} if final else CALLBACKS_ANSWERED
+        assert seen[attempt["id"]] == expected, attempt
+
+
+def _json(value: Any) -> dict[str, Any]:
+    return json.loads(value) if isinstance(value, str) else dict(value)
