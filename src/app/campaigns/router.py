@@ -17,11 +17,11 @@ from app.campaigns.models import Campaign, CampaignStatus
 from app.campaigns.schemas import (
     CampaignDetail,
     CampaignDocument,
-    CampaignStats,
     CampaignSummary,
     ImportReport,
 )
-from app.campaigns.stats import campaign_stats
+from app.reports.schemas import CampaignReport
+from app.reports.service import campaign_report
 from app.web.bodies import YAML_TYPES, media_type, yaml_as_json
 from app.web.deps import SessionDep, require_admin
 
@@ -161,9 +161,9 @@ async def cancel_campaign(campaign_id: int, session: SessionDep) -> CampaignDeta
 
 
 @router.get("/campaigns/{campaign_id}/stats")
-async def get_stats(campaign_id: int, session: SessionDep) -> CampaignStats:
-    """Count contacts by state and call attempts by outcome and status."""
-    return await campaign_stats(session=session, campaign_id=campaign_id)
+async def get_stats(campaign_id: int, session: SessionDep) -> CampaignReport:
+    """Contacts by state, attempts by outcome, AAPOR dispositions and rates, answer statistics."""
+    return await campaign_report(session=session, campaign_id=campaign_id)
 
 
 def _summary(campaign: Campaign, *, contacts_total: int) -> CampaignSummary:

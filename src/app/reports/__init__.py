@@ -1,0 +1,1 @@
+"""Results: AAPOR dispositions and rates, answers per question, responses for a spreadsheet."""

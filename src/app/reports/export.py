@@ -1,0 +1,247 @@
+"""Survey responses as rows (one per response, one column per question) for JSON and CSV.
+
+Rows are streamed from a server-side cursor, so exporting 100k responses holds a batch in memory,
+not the campaign.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from typing import Any, TextIO
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.dialogue.survey import Question, QuestionType
+from app.reports.dispositions import attempt_disposition
+from app.reports.service import survey_questions
+
+# The `<question>_skipped` value of a question the call never reached.
+NOT_ASKED = "not_asked"
+ROWS_PER_BATCH = 500
+# A cell starting with one of these is a formula to a spreadsheet (CSV injection).
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+_ROWS = text("""
+SELECT r.id AS response_id, r.contact_id, c.external_id, c.phone_number, a.attempt_number,
+       a.started_at, a.answered_at, a.ended_at, a.outcome, r.completed, r.answers
+FROM survey_responses AS r
+JOIN call_attempts AS a ON a.id = r.call_attempt_id
+JOIN contacts AS c ON c.id = r.contact_id
+WHERE r.campaign_id = :campaign_id
+ORDER BY r.id
+LIMIT :limit OFFSET :offset
+""").execution_options(yield_per=ROWS_PER_BATCH)
+
+_COUNT = text("SELECT count(*) FROM survey_responses WHERE campaign_id = :campaign_id")
+
+
+@dataclass(frozen=True)
+class QuestionColumns:
+    question: Question
+    value: str
+    skipped: str
+
+
+@dataclass(frozen=True)
+class ResponseLayout:
+    """The columns of a campaign's response rows, and how to fill them from a stored response."""
+
+    questions: tuple[QuestionColumns, ...]
+    include_phone: bool = False
+
+    @classmethod
+    def build(cls, questions: Iterable[Question], *, include_phone: bool = False) -> ResponseLayout:
+        """Name each question's columns after its id, unless a name is already taken."""
+        taken = set(_fixed_columns(include_phone=True))
+        columns = []
+        for question in questions:
+            value = _free_name(question.id, taken)
+            skipped = _free_name(f"{value}_skipped", taken)
+            columns.append(QuestionColumns(question, value, skipped))
+        return cls(tuple(columns), include_phone)
+
+    @cached_property
+    def columns(self) -> tuple[str, ...]:
+        per_question = (name for q in self.questions for name in (q.value, q.skipped))
+        return (*_fixed_columns(include_phone=self.include_phone), *per_question)
+
+    @cached_property
+    def free_text_columns(self) -> frozenset[str]:
+        return frozenset(
+            q.value for q in self.questions if q.question.type is QuestionType.FREE_TEXT
+        )
+
+    def row(self, record: Mapping[Any, Any]) -> dict[str, Any]:
+        """One response as a flat dict in column order; timestamps in ISO 8601."""
+        answers: Mapping[str, Any] = record["answers"] or {}
+        disposition = attempt_disposition(
+            record["outcome"], answered=count_answered(answers), questions=len(self.questions)
+        )
+        row: dict[str, Any] = {
+            "response_id": record["response_id"],
+            "contact_id": record["contact_id"],
+            "external_id": record["external_id"],
+            "phone_number_masked": mask_number(record["phone_number"]),
+        }
+        if self.include_phone:
+            row["phone_number"] = record["phone_number"]
+        row |= {
+            "attempt_number": record["attempt_number"],
+            "call_started_at": _iso(record["started_at"]),
+            "call_answered_at": _iso(record["answered_at"]),
+            "call_ended_at": _iso(record["ended_at"]),
+            "completed": record["completed"],
+            "disposition": None if disposition is None else disposition.code,
+        }
+        for q in self.questions:
+            row[q.value], row[q.skipped] = _answer(answers.get(q.question.id))
+        return row
+
+    def csv_cells(self, row: Mapping[str, Any]) -> list[str]:
+        """A row as CSV cells: booleans as true/false, nothing as empty, free text defused."""
+        free_text = self.free_text_columns
+        return [_cell(row[name], defuse=name in free_text) for name in self.columns]
+
+
+async def response_layout(
+    *, session: AsyncSession, campaign_id: int, include_phone: bool = False
+) -> ResponseLayout:
+    """The layout of the campaign's response rows; raise NotFound for an unknown campaign."""
+    questions = await survey_questions(session=session, campaign_id=campaign_id)
+    return ResponseLayout.build(questions, include_phone=include_phone)
+
+
+async def iter_response_rows(
+    *,
+    session: AsyncSession,
+    campaign_id: int,
+    include_phone: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
+) -> AsyncIterator[dict[str, Any]]:
+    """Yield the campaign's responses as rows, oldest first, streamed from the database."""
+    layout = await response_layout(
+        session=session, campaign_id=campaign_id, include_phone=include_phone
+    )
+    params = {"campaign_id": campaign_id, "limit": limit, "offset": offset}
+    result = await session.stream(_ROWS, params)
+    # A batch per await: stepping the cursor row by row costs a greenlet switch per row.
+    async for batch in result.mappings().partitions():
+        for record in batch:
+            yield layout.row(record)
+
+
+async def count_responses(*, session: AsyncSession, campaign_id: int) -> int:
+    """How many survey responses the campaign has."""
+    total: int = (await session.execute(_COUNT, {"campaign_id": campaign_id})).scalar_one()
+    return total
+
+
+async def write_csv(
+    rows: AsyncIterable[Mapping[str, Any]],
+    stream: TextIO,
+    *,
+    layout: ResponseLayout,
+    bom: bool = True,
+) -> int:
+    """Write a header and the rows as CSV to a text stream; return the number of rows."""
+    if bom:
+        stream.write("\ufeff")  # Excel reads the file as UTF-8 only with it
+    writer = csv.writer(stream, lineterminator="\r\n")
+    writer.writerow(layout.columns)
+    written = 0
+    async for row in rows:
+        writer.writerow(layout.csv_cells(row))
+        written += 1
+    return written
+
+
+async def csv_chunks(
+    rows: AsyncIterable[Mapping[str, Any]], *, layout: ResponseLayout
+) -> AsyncIterator[bytes]:
+    """UTF-8 CSV in chunks of a batch of rows, starting with a BOM so Excel reads it as UTF-8."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(layout.columns)
+    pending = 0
+    yield codecs.BOM_UTF8 + _drain(buffer)
+    async for row in rows:
+        writer.writerow(layout.csv_cells(row))
+        pending += 1
+        if pending == ROWS_PER_BATCH:
+            yield _drain(buffer)
+            pending = 0
+    if pending:
+        yield _drain(buffer)
+
+
+def mask_number(number: str | None) -> str | None:
+    """Hide all but the last three digits: enough to tell calls apart, not to dial."""
+    if not number:
+        return number
+    digits = number.lstrip("+")
+    shown = digits[-3:] if len(digits) > 3 else ""
+    # No leading "+": a spreadsheet would read "+***" as a formula.
+    return "*" * (len(digits) - len(shown)) + shown
+
+
+def count_answered(answers: Mapping[str, Any]) -> int:
+    """The questions answered (not skipped) in a stored response."""
+    return sum(1 for record in answers.values() if record.get("skipped") is None)
+
+
+def _answer(record: Mapping[str, Any] | None) -> tuple[Any, str | None]:
+    if record is None:
+        return None, NOT_ASKED
+    skipped = record.get("skipped")
+    return (record.get("value") if skipped is None else None), skipped
+
+
+def _fixed_columns(*, include_phone: bool) -> tuple[str, ...]:
+    phone = ("phone_number_masked", "phone_number") if include_phone else ("phone_number_masked",)
+    return (
+        "response_id",
+        "contact_id",
+        "external_id",
+        *phone,
+        "attempt_number",
+        "call_started_at",
+        "call_answered_at",
+        "call_ended_at",
+        "completed",
+        "disposition",
+    )
+
+
+def _free_name(name: str, taken: set[str]) -> str:
+    while name in taken:
+        name = f"q.{name}"
+    taken.add(name)
+    return name
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def _cell(value: Any, *, defuse: bool) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    cell = str(value)
+    return f"'{cell}" if defuse and cell.startswith(_FORMULA_PREFIXES) else cell
+
+
+def _drain(buffer: io.StringIO) -> bytes:
+    data = buffer.getvalue().encode("utf-8")
+    buffer.seek(0)
+    buffer.truncate()
+    return data

@@ -1,0 +1,124 @@
+"""Answers per question: counts, skips and distributions, folded from pre-aggregated rows."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from app.dialogue.survey import Question, QuestionType
+
+
+@dataclass(frozen=True)
+class AnswerGroup:
+    """`count` stored answers to one question with the same skip reason and value.
+
+    `value` is None for skipped answers and for free text (whose values are never grouped).
+    """
+
+    question_id: str
+    skipped: str | None
+    value: Any
+    count: int
+
+
+class QuestionStats(BaseModel):
+    type: QuestionType
+    text: str
+    asked: int
+    answered: int
+    skipped: int
+    skip_rate: float | None
+    skipped_by_reason: dict[str, int]
+    # Scale and number questions.
+    mean: float | None = None
+    min: int | float | None = None
+    max: int | float | None = None
+    histogram: dict[str, int] | None = None
+    # Yes/no and choice questions: answers per option and their share of the answered.
+    counts: dict[str, int] | None = None
+    shares: dict[str, float | None] | None = None
+
+
+@dataclass
+class _Tally:
+    skipped: Counter[str] = field(default_factory=Counter)
+    values: Counter[Any] = field(default_factory=Counter)
+    answered: int = 0
+
+
+def question_stats(
+    questions: Iterable[Question], groups: Iterable[AnswerGroup]
+) -> dict[str, QuestionStats]:
+    """Statistics for each survey question, in survey order; answers to others are ignored."""
+    tallies = {q.id: _Tally() for q in questions}
+    for group in groups:
+        tally = tallies.get(group.question_id)
+        if tally is None:
+            continue
+        if group.skipped is not None:
+            tally.skipped[group.skipped] += group.count
+        else:
+            tally.answered += group.count
+            if group.value is not None:
+                tally.values[group.value] += group.count
+    return {q.id: _stats(q, tallies[q.id]) for q in questions}
+
+
+def _stats(question: Question, tally: _Tally) -> QuestionStats:
+    skipped = sum(tally.skipped.values())
+    asked = tally.answered + skipped
+    details: dict[str, Any] = {}
+    if question.type in (QuestionType.SCALE, QuestionType.NUMBER):
+        details = _numeric(question, tally.values)
+    elif question.type is QuestionType.YES_NO:
+        details = _options({"yes": tally.values[True], "no": tally.values[False]}, tally.answered)
+    elif question.type is QuestionType.CHOICE:
+        counts = {choice: tally.values[choice] for choice in question.choices}
+        counts.update({str(v): n for v, n in tally.values.items() if v not in counts})
+        details = _options(counts, tally.answered)
+    return QuestionStats(
+        type=question.type,
+        text=question.text,
+        asked=asked,
+        answered=tally.answered,
+        skipped=skipped,
+        skip_rate=_share(skipped, asked),
+        skipped_by_reason=dict(sorted(tally.skipped.items())),
+        **details,
+    )
+
+
+def _numeric(question: Question, values: Counter[Any]) -> dict[str, Any]:
+    numbers = Counter[int | float]()
+    for value, count in values.items():
+        # bool is an int in Python; a stray true/false is not a number.
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            numbers[value] += count
+    low, high = question.min, question.max
+    if question.type is QuestionType.SCALE and low is not None and high is not None:
+        # Every point of the scale appears, answered or not, so histograms line up.
+        for point in range(low, high + 1):
+            numbers.setdefault(point, 0)
+    details: dict[str, Any] = {"histogram": {_key(v): numbers[v] for v in sorted(numbers)}}
+    observed = [v for v, n in numbers.items() if n]
+    if observed:
+        total = sum(numbers.values())
+        details["mean"] = sum(v * n for v, n in numbers.items()) / total
+        details["min"], details["max"] = min(observed), max(observed)
+    return details
+
+
+def _options(counts: dict[str, int], answered: int) -> dict[str, Any]:
+    return {"counts": counts, "shares": {k: _share(n, answered) for k, n in counts.items()}}
+
+
+def _key(value: int | float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _share(part: int, whole: int) -> float | None:
+    return None if whole == 0 else part / whole
