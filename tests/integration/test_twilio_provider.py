@@ -150,7 +150,7 @@ async def test_machine_detection_when_enabled_reaches_the_twiml_request(
     assert record["answered_by"] == "human"
 
 
-@pytest.mark.parametrize("code", [21211, 21214, 21215, 21217, 13223, 13224])
+@pytest.mark.parametrize("code", [21211, 21214, 21217, 13223, 13224])
 async def test_a_number_twilio_cannot_call_is_an_invalid_number(
     emulator: RunningEmulator, provider: TwilioProvider, voice_app: VoiceApp, code: int
 ) -> None:
@@ -160,6 +160,17 @@ async def test_a_number_twilio_cannot_call_is_an_invalid_number(
         await provider.initiate_call(request_to(voice_app))
 
     assert await emulator.calls() == []
+
+
+async def test_a_geo_permission_refusal_is_a_telephony_error_not_a_bad_number(
+    emulator: RunningEmulator, provider: TwilioProvider, voice_app: VoiceApp
+) -> None:
+    await emulator.register(NUMBER, "invalid", error_code=21215)
+
+    with pytest.raises(TelephonyError, match="21215") as raised:
+        await provider.initiate_call(request_to(voice_app))
+
+    assert not isinstance(raised.value, InvalidNumberError)
 
 
 async def test_a_malformed_number_is_refused_by_twilio_as_invalid(

@@ -9,7 +9,8 @@ from app.calls.models import AttemptStatus, Outcome
 from app.campaigns.models import ContactState
 
 # Twilio error codes that mean the number itself is unusable (not worth another attempt).
-INVALID_NUMBER_ERRORS = frozenset({"13223", "13224", "13225", "21211", "21214", "21215", "21217"})
+# 21215 (geo permissions) is not one: the account's settings, not the number, are at fault.
+INVALID_NUMBER_ERRORS = frozenset({"13223", "13224", "13225", "21211", "21214", "21217"})
 
 _FINAL_BY_OUTCOME = {
     Outcome.COMPLETED: ContactState.COMPLETED,
