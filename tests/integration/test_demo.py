@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from pathlib import Path
 
@@ -48,3 +49,39 @@ def test_demo_runs_a_campaign_to_the_end(
     rows = list(csv.DictReader(io.StringIO(export.read_text(encoding="utf-8-sig"))))
     responses = query(database_url, "SELECT count(*) FROM survey_responses")[0][0]
     assert len(rows) == responses
+
+
+def test_report_and_export_of_a_finished_campaign(
+    voicesurvey: Invoke, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert voicesurvey("demo", "--contacts", "10", "--concurrency", "5").exit_code == 0
+
+    report = voicesurvey("report", "1", "--json")
+    assert report.exit_code == 0, report.stderr
+    data = json.loads(report.stdout)
+    assert sum(d["count"] for d in data["dispositions"].values()) == 10
+    assert set(data["rates"]) == {"RR1", "COOP1", "REF1", "CON1"}
+    assert "AAPOR rates" in voicesurvey("report", "1").stdout
+
+    out_file = tmp_path / "responses.csv"
+    exported = voicesurvey("export", "1", "--format", "csv", "--output", str(out_file))
+    assert exported.exit_code == 0, exported.stderr
+    raw = out_file.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    stored = query(
+        database_url,
+        "SELECT r.answers FROM survey_responses r ORDER BY r.id",
+    )
+    assert len(rows) == len(stored)
+    for row, record in zip(rows, stored, strict=True):
+        answers = json.loads(record["answers"])
+        satisfaction = answers.get("satisfaction", {})
+        expected = "" if satisfaction.get("value") is None else str(satisfaction["value"])
+        assert row["satisfaction"] == expected
+
+    as_json = voicesurvey("export", "1", "--format", "json")
+    assert len(json.loads(as_json.stdout)) == len(stored)
+    missing = voicesurvey("export", "99", "--format", "csv")
+    assert missing.exit_code == 1 and "campaign 99 not found" in missing.stderr

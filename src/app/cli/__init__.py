@@ -9,6 +9,7 @@ import typer
 from app.cli.campaigns import campaign_cli, contacts_cli
 from app.cli.check import check
 from app.cli.demo import demo
+from app.cli.reports import export, report
 from app.cli.server import db_cli, serve
 
 cli = typer.Typer(
@@ -21,6 +22,8 @@ cli.add_typer(db_cli, name="db")
 cli.add_typer(campaign_cli, name="campaign")
 cli.add_typer(contacts_cli, name="contacts")
 cli.command()(check)
+cli.command()(report)
+cli.command()(export)
 cli.command()(demo)
 
 
