@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,11 +130,22 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
 
 
-def prepare(raw: Sequence[RawContact], *, region: str, default_zone: str) -> PreparedContacts:
-    """Normalise every row, rejecting bad ones and repeats of an earlier accepted number."""
+def prepare(
+    raw: Sequence[RawContact],
+    *,
+    region: str,
+    default_zone: str,
+    progress: Callable[[int], None] | None = None,
+) -> PreparedContacts:
+    """Normalise every row, rejecting bad ones and repeats of an earlier accepted number.
+
+    `progress`, when given, is told how many more rows were checked, every PROGRESS_EVERY rows.
+    """
     result = PreparedContacts()
     first_row: dict[str, int] = {}
-    for item in raw:
+    for index, item in enumerate(raw, start=1):
+        if progress is not None and index % PROGRESS_EVERY == 0:
+            progress(PROGRESS_EVERY)
         try:
             if item.problem:
                 raise RowError(item.problem)
@@ -147,6 +158,9 @@ def prepare(raw: Sequence[RawContact], *, region: str, default_zone: str) -> Pre
         first_row[contact.phone_number] = item.row
         result.rows.append(contact)
     return result
+
+
+PROGRESS_EVERY = 1000
 
 
 def normalise(item: RawContact, *, region: str, default_zone: str) -> ContactRow:

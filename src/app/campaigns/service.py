@@ -7,7 +7,7 @@ the errors of `app.campaigns.errors`; the caller's session context rolls back an
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,14 +139,20 @@ RETURNING phone_number, state
 
 
 async def import_contacts(
-    *, session: AsyncSession, campaign_id: int, raw: Sequence[RawContact]
+    *,
+    session: AsyncSession,
+    campaign_id: int,
+    raw: Sequence[RawContact],
+    progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
     """Add the valid rows to the campaign in one statement; report every row left out and why."""
     campaign = await _importable(session, campaign_id, lock=False)
     region, zone = default_region(campaign.language, campaign.caller_id), campaign.timezone
     # Let the read transaction go while the numbers are checked: that can take seconds.
     await session.rollback()
-    prepared = await asyncio.to_thread(prepare, raw, region=region, default_zone=zone)
+    prepared = await asyncio.to_thread(
+        prepare, raw, region=region, default_zone=zone, progress=progress
+    )
     await _importable(session, campaign_id, lock=True)
     rows = prepared.rows
     params = {

@@ -10,12 +10,13 @@ from typing import Annotated, Any
 import typer
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from app.campaigns import service
 from app.campaigns.contacts import parse_upload
 from app.campaigns.schemas import CampaignDocument, ImportReport
-from app.cli.common import database, fail, out, run, settings_or_exit
+from app.cli.common import database, err, fail, out, run, settings_or_exit
 from app.web.bodies import load_yaml
 
 campaign_cli = typer.Typer(help="Create, list and steer campaigns.", no_args_is_help=True)
@@ -141,9 +142,15 @@ def import_(
         with out.status(f"reading {file.name}…"):
             raw = await asyncio.to_thread(parse_upload, raw_bytes, kind)
         async with database(settings_or_exit()) as sessions, sessions() as session:
-            with out.status(f"checking and importing {len(raw):,} rows…"):
+            columns = (TextColumn("[bold]checking numbers"), BarColumn(), MofNCompleteColumn())
+            with Progress(*columns, console=err, transient=True) as progress:
+                task = progress.add_task("import", total=len(raw))
                 return await service.import_contacts(
-                    session=session, campaign_id=campaign_id, raw=raw
+                    session=session,
+                    campaign_id=campaign_id,
+                    raw=raw,
+                    # Called from the worker thread; Rich's progress is thread-safe.
+                    progress=lambda n: progress.advance(task, n),
                 )
 
     report = run(work)
