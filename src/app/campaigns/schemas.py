@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
 import phonenumbers
@@ -18,6 +17,7 @@ from pydantic import (
 )
 
 from app.campaigns.models import CampaignStatus, ContactState
+from app.dialogue.survey import QuestionType
 from app.scheduler.window import CallWindow, InvalidWindow, known_zones
 
 LANGUAGES = ("it-IT", "en-US")
@@ -31,14 +31,6 @@ QuestionId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
 class _Strict(BaseModel):
     # A misspelt key ("max_attempt") must fail loudly rather than silently fall back to a default.
     model_config = ConfigDict(extra="forbid")
-
-
-class QuestionType(StrEnum):
-    YES_NO = "yes_no"
-    SCALE = "scale"
-    CHOICE = "choice"
-    NUMBER = "number"
-    FREE_TEXT = "free_text"
 
 
 class Question(_Strict):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from fastapi import APIRouter, HTTPException, Request, Response
 
 from app.calls.events import apply_status_event
@@ -27,6 +30,17 @@ async def inbound(request: Request, settings: Settings) -> InboundWebhook:
     )
 
 
+@contextlib.contextmanager
+def webhook_errors() -> Iterator[None]:
+    """A webhook failing authentication gets 403; a malformed one 422 naming the field."""
+    try:
+        yield
+    except WebhookRejected as exc:
+        raise HTTPException(403, str(exc)) from None
+    except WebhookInvalid as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
 @router.post("/events", status_code=204)
 @timed_webhook("events")
 async def telephony_events(
@@ -34,12 +48,8 @@ async def telephony_events(
 ) -> Response:
     """Call-status callbacks; an empty POST is a liveness probe and changes nothing."""
     webhook = await inbound(request, settings)
-    try:
+    with webhook_errors():
         event = provider.parse_status_event(webhook)
-    except WebhookRejected as exc:
-        raise HTTPException(403, str(exc)) from None
-    except WebhookInvalid as exc:
-        raise HTTPException(422, str(exc)) from None
     if event is not None:
         await apply_status_event(session, event, provider=provider.name)
         await session.commit()

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from app.calls.voice import VoiceReply, voice_turn
 from app.config import Settings
 from app.dialogue import CallAnswered, Digits, Event, MachineDetected, NoInput, Speech
 from app.metrics import timed_webhook
-from app.telephony.base import WebhookInvalid, WebhookRejected
-from app.telephony.router import inbound
+from app.telephony.base import WebhookInvalid
+from app.telephony.router import inbound, webhook_errors
 from app.telephony.twiml import GatherSpec, render_turn
 from app.web.deps import ProviderDep, SessionDep, SettingsDep
 
@@ -27,14 +27,10 @@ async def voice(
 ) -> Response:
     """Answer a call's turn: apply what the respondent said or pressed, return the next prompt."""
     webhook = await inbound(request, settings)
-    try:
+    with webhook_errors():
         params = provider.validate_webhook(webhook)
         attempt_id = _int(webhook.query, "attempt_id", required=True)
         turn = _int(webhook.query, "turn", required=False)
-    except WebhookRejected as exc:
-        raise HTTPException(403, str(exc)) from None
-    except WebhookInvalid as exc:
-        raise HTTPException(422, str(exc)) from None
     event = voice_event(params, first=turn is None, no_input="no_input" in webhook.query)
     reply = await voice_turn(session, attempt_id=attempt_id or 0, turn=turn or 0, event=event)
     await session.commit()
