@@ -15,23 +15,23 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app.config import Settings
 from app.db.engine import make_engine, make_sessionmaker
 from app.main import create_app
-from tests.support.postgres import TestServer, start_test_server
+from tests.support.postgres import PgServer, start_test_server
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> TestServer:
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> PgServer:
     return start_test_server(tmp_path_factory.mktemp("postgres"))
 
 
 @pytest.fixture(scope="session")
-def pg_template(pg_server: TestServer) -> Iterator[str]:
+def pg_template(pg_server: PgServer) -> Iterator[str]:
     name = asyncio.run(pg_server.create_template())
     yield name
     asyncio.run(pg_server.drop_database(name))
 
 
 @pytest.fixture
-def database_url(pg_server: TestServer, pg_template: str) -> Iterator[str]:
+def database_url(pg_server: PgServer, pg_template: str) -> Iterator[str]:
     """A fresh, migrated database for this test only."""
     name = asyncio.run(pg_server.create_database(pg_template))
     yield pg_server.database_url(name)

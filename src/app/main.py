@@ -25,6 +25,7 @@ from app.telephony.base import TelephonyProvider
 from app.telephony.factory import create_provider
 from app.telephony.router import router as telephony_router
 from app.telephony.voice_router import router as voice_router
+from app.web.errors import install as install_error_handlers
 from app.web.health import router as health_router
 
 log = logging.getLogger("app.main")
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
 
     app = FastAPI(title="VoiceSurveyAgent", version="0.1.0", lifespan=lifespan)
+    install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(campaigns_router)
     app.include_router(reports_router)

@@ -13,7 +13,7 @@ from app.scheduler.tick import run_tick
 from app.telephony.mock import MockProvider
 from tests.integration.test_dispatch import make_ctx
 from tests.support.factories import call_window, campaign_document, create_campaign, csv_body
-from tests.support.seed import fetch_all
+from tests.support.seed import execute, fetch_all
 from tests.support.voice import Conversation
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -217,3 +217,14 @@ async def test_voice_webhook_rejects_a_malformed_request(
 
     assert response.status_code == 422
     assert ("attempt_id" if missing == "attempt_id" else "turn") in json.dumps(response.json())
+
+
+async def test_a_damaged_survey_hangs_up_politely_instead_of_failing(
+    client: httpx.AsyncClient, sessions: Sessions
+) -> None:
+    conv = await start_call(client, sessions)
+    await execute(sessions, "UPDATE campaigns SET definition = '{}'::jsonb")
+
+    turn = await conv.answer_call()
+
+    assert turn.hangs_up and turn.says == []

@@ -19,7 +19,7 @@ from app.db.engine import make_engine
 from app.db.migrate import upgrade_to_head
 
 
-class TestServer:
+class PgServer:
     """Creates and drops databases on one server."""
 
     def __init__(self, url: str) -> None:
@@ -63,12 +63,12 @@ class TestServer:
         await self.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def start_test_server(data_root: Path) -> TestServer:
+def start_test_server(data_root: Path) -> PgServer:
     """Use DATABASE_URL's server when set; otherwise start an embedded one under data_root."""
     configured = os.environ.get("DATABASE_URL", "").strip()
     if configured:
-        return TestServer(to_asyncpg_url(configured))
-    return TestServer(start_embedded(data_root / "pgdata"))
+        return PgServer(to_asyncpg_url(configured))
+    return PgServer(start_embedded(data_root / "pgdata"))
 
 
 def run(coro: object) -> object:

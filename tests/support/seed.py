@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tests.support.factories import campaign_document
+
 ALWAYS_OPEN = {
     "start": "00:00",
     "end": "23:59:59",
@@ -35,7 +37,7 @@ async def seed_campaign(
                 INSERT INTO campaigns (name, status, language, timezone, call_window,
                     max_attempts, retry_after_minutes, max_concurrent_calls, definition)
                 VALUES ('test', :status, 'en-US', :tz, CAST(:window AS jsonb), :max_attempts,
-                    :retry, :max_concurrent, '{}'::jsonb)
+                    :retry, :max_concurrent, CAST(:definition AS jsonb))
                 RETURNING id
                 """),
                 {
@@ -45,6 +47,8 @@ async def seed_campaign(
                     "max_attempts": max_attempts,
                     "retry": retry_after_minutes if retry_after_minutes is not None else [0],
                     "max_concurrent": max_concurrent_calls,
+                    # A real survey, so that calls placed by these tests can be answered.
+                    "definition": json.dumps(campaign_document()),
                 },
             )
         ).scalar_one()

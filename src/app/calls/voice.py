@@ -24,6 +24,7 @@ from app.dialogue import (
     Finish,
     HangUp,
     HungUp,
+    InvalidSurvey,
     Listen,
     OptOut,
     Phase,
@@ -84,7 +85,12 @@ async def voice_turn(
     if loaded is None:
         return VoiceReply(language="en-US", hangup=True)
     attempt, campaign = loaded
-    survey = Survey.from_definition(campaign.definition)
+    try:
+        survey = Survey.from_definition(campaign.definition)
+    except InvalidSurvey as exc:
+        # Campaigns are validated when created; a damaged one must not crash every turn.
+        log.error("Campaign %s has an unusable survey (%s); hanging up", campaign.id, exc)
+        return VoiceReply(language="en-US", hangup=True)
     stored = attempt.dialogue_state or {}
     state = DialogueState.from_dict(stored["engine"]) if "engine" in stored else DialogueState()
     if attempt.ended_at is not None:
