@@ -22,7 +22,8 @@ class Settings(BaseSettings):
     # Database
     database_url: str | None = None
     embedded_pg_dir: Path = Path(".data/postgres")
-    db_pool_size: int = Field(default=10, ge=1, le=200)
+    # Pool plus overflow is twice this, per worker: keep 2 x size x workers under max_connections.
+    db_pool_size: int = Field(default=10, ge=1, le=50)
 
     # Telephony
     telephony_provider: Literal["mock", "twilio"] = "mock"

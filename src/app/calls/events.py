@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -94,7 +93,7 @@ async def _advance(session: AsyncSession, attempt: CallAttempt, event: StatusEve
         return EventResult.APPLIED
     attempt.status = event.status
     if event.status == AttemptStatus.IN_PROGRESS and attempt.answered_at is None:
-        attempt.answered_at = await _db_now(session)
+        attempt.answered_at = func.now()  # the database clock, set by the UPDATE itself
     if event.answered_by:
         attempt.answered_by = event.answered_by
     await session.flush()
@@ -102,7 +101,7 @@ async def _advance(session: AsyncSession, attempt: CallAttempt, event: StatusEve
 
 
 async def _touch(session: AsyncSession, attempt: CallAttempt, event: StatusEvent) -> None:
-    attempt.last_event_at = await _db_now(session)
+    attempt.last_event_at = func.now()
     if event.sequence_number is not None:
         attempt.last_sequence_number = max(attempt.last_sequence_number or 0, event.sequence_number)
 
@@ -125,8 +124,3 @@ def _close_for(attempt: CallAttempt, event: StatusEvent) -> AttemptClose:
         answered_by=answered_by,
         duration_seconds=event.duration_seconds,
     )
-
-
-async def _db_now(session: AsyncSession) -> datetime:
-    now: datetime = (await session.execute(text("SELECT now()"))).scalar_one()
-    return now

@@ -12,7 +12,7 @@ import logging
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.calls.models import CallAttempt, Outcome
@@ -102,7 +102,7 @@ async def voice_turn(
     reply = _reply(survey, state, actions)
     await _apply(session, attempt, state, actions)
     attempt.dialogue_state = {"engine": state.to_dict(), "reply": reply.to_dict()}
-    attempt.last_event_at = await _db_now(session)
+    attempt.last_event_at = func.now()  # the database clock, set by the UPDATE itself
     await session.flush()
     return reply
 
@@ -202,7 +202,3 @@ async def _opt_out(session: AsyncSession, attempt: CallAttempt) -> None:
         _OPT_OUT, {"contact_id": attempt.contact_id, "campaign_id": attempt.campaign_id}
     )
     log.info("Contact %s opted out: number added to the do-not-call list", attempt.contact_id)
-
-
-async def _db_now(session: AsyncSession) -> Any:
-    return (await session.execute(text("SELECT now()"))).scalar_one()
