@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import shutil
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,7 +21,7 @@ import typer
 import uvicorn
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from app.cli.common import fail, out, run, settings_or_exit
+from app.cli.common import err, fail, out, run, settings_or_exit
 from app.cli.results import print_results
 from app.config import Settings
 from app.main import create_app
@@ -49,7 +49,11 @@ def demo(
         max_concurrent_calls=concurrency,
     )
     settings = settings_or_exit()
-    run(lambda: _demo(settings, document, csv_rows))
+    try:
+        run(lambda: _demo(settings, document, csv_rows))
+    except KeyboardInterrupt:
+        err.print("demo stopped; the service shut down cleanly")
+        raise typer.Exit(130) from None
 
 
 async def _demo(settings: Settings, document: dict[str, Any], csv_rows: str) -> None:
@@ -67,7 +71,7 @@ async def _service(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     base = f"http://127.0.0.1:{sock.getsockname()[1]}"
     demo_settings = _demo_settings(settings, base)
     config = uvicorn.Config(create_app(demo_settings), log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
+    server = _InProcessServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         with out.status("starting the service (embedded PostgreSQL, scheduler, mock provider)…"):
@@ -81,6 +85,14 @@ async def _service(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         server.should_exit = True
         await asyncio.shield(task)
         sock.close()
+
+
+class _InProcessServer(uvicorn.Server):
+    """Uvicorn without its own signal handlers: Ctrl-C cancels the demo, which then stops it."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 def _demo_settings(settings: Settings, base_url: str) -> Settings:
