@@ -28,7 +28,6 @@ from tests.support.twilio_emulator import (
     FROM_NUMBER,
     RunningEmulator,
     VoiceApp,
-    running_emulator,
     serve,
 )
 
@@ -51,23 +50,6 @@ def survey_turns() -> list[str]:
         for n, prompt in enumerate(PROMPTS)
     ]
     return [*turns, render_hangup(["Grazie, arrivederci."], "it-IT")]
-
-
-@pytest.fixture(scope="module")
-def emulator_server() -> Iterator[RunningEmulator]:
-    with running_emulator(step_delay=0.01) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-async def emulator(emulator_server: RunningEmulator) -> RunningEmulator:
-    await emulator_server.reset()
-    return emulator_server
-
-
-@pytest.fixture
-def provider(emulator: RunningEmulator) -> TwilioProvider:
-    return TwilioProvider.from_settings(emulator.settings())
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import dataclasses
 import hashlib
 import hmac
 import socket
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
@@ -36,7 +36,6 @@ from tests.support.twilio_emulator import (
     FROM_NUMBER,
     RunningEmulator,
     VoiceApp,
-    running_emulator,
     serve,
 )
 
@@ -47,23 +46,6 @@ PUBLIC = "https://surveys.example.com"
 EVENTS_URL = f"{PUBLIC}/webhooks/telephony/events?attempt_id=7"
 FORM = "application/x-www-form-urlencoded"
 HANG_UP_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response><Say>Ciao</Say></Response>'
-
-
-@pytest.fixture(scope="module")
-def emulator_server() -> Iterator[RunningEmulator]:
-    with running_emulator(step_delay=0.01) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-async def emulator(emulator_server: RunningEmulator) -> RunningEmulator:
-    await emulator_server.reset()
-    return emulator_server
-
-
-@pytest.fixture
-def provider(emulator: RunningEmulator) -> TwilioProvider:
-    return TwilioProvider.from_settings(emulator.settings())
 
 
 @pytest.fixture
