@@ -237,6 +237,29 @@ async def test_ambiguous_number_zone(
     assert contact.timezone == expected
 
 
+async def test_a_multi_zone_number_keeps_every_candidate_zone(
+    client: httpx.AsyncClient, sessions: Sessions
+) -> None:
+    campaign = await create_campaign(client, timezone="America/Chicago")
+    body = csv_body(
+        ["phone_number", "timezone"],
+        ["+1 800 555 0100", ""],  # toll-free: anywhere in the NANP
+        ["+1 800 555 0101", "America/Denver"],  # the operator knows better
+        ["+1 212 555 0100", ""],  # New York only
+    )
+
+    await import_csv(client, campaign["id"], body)
+
+    rows = await fetch_all(
+        sessions, "SELECT phone_number, time_zone_candidates AS zones FROM contacts ORDER BY id"
+    )
+    zones = {r.phone_number: r.zones for r in rows}
+    assert {"America/Los_Angeles", "America/New_York", "Pacific/Honolulu"} <= set(
+        zones["+18005550100"]
+    )
+    assert zones["+18005550101"] == [] and zones["+12125550100"] == []
+
+
 async def test_import_into_running_and_paused_campaigns(
     client: httpx.AsyncClient, sessions: Sessions, campaign_id: int
 ) -> None:

@@ -140,6 +140,28 @@ async def test_window_is_read_in_the_contacts_own_time_zone(sessions: Sessions) 
     assert [r.timezone for r in rows] == ["Pacific/Pago_Pago"]
 
 
+async def test_a_multi_zone_number_waits_until_the_window_is_open_in_every_zone(
+    sessions: Sessions,
+) -> None:
+    now = datetime.now(UTC)
+    window = _closed_days("Pacific/Kiritimati", now)
+    await seed_campaign(sessions, contacts=2, timezone="Pacific/Pago_Pago", call_window=window)
+    # Open in Pago Pago, but one number may also be in Kiritimati, where it is closed.
+    await execute(
+        sessions,
+        "UPDATE contacts SET time_zone_candidates = '{Pacific/Pago_Pago,Pacific/Kiritimati}' "
+        "WHERE id = (SELECT min(id) FROM contacts)",
+    )
+
+    report = await run_tick(make_ctx(sessions, MockProvider()))
+
+    assert report.dispatched == 1
+    rows = await fetch_all(
+        sessions, "SELECT time_zone_candidates FROM contacts WHERE state = 'pending'"
+    )
+    assert [r.time_zone_candidates for r in rows] == [["Pacific/Pago_Pago", "Pacific/Kiritimati"]]
+
+
 async def test_invalid_window_fails_closed(sessions: Sessions) -> None:
     await seed_campaign(sessions, contacts=2, call_window={"start": "20:00", "end": "09:00"})
 

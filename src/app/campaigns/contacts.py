@@ -40,6 +40,9 @@ class ContactRow:
     name: str | None
     timezone: str
     attributes: str  # JSON object text
+    # Every zone the number may be in, when it is more than one (comma-joined for transport):
+    # the call window must be open in all of them.
+    time_zone_candidates: str = ""
 
 
 @dataclass
@@ -176,13 +179,15 @@ def normalise(item: RawContact, *, region: str, default_zone: str) -> ContactRow
     attributes = json.dumps({k: v for k, v in fields.items() if k not in KNOWN_COLUMNS})
     if "\\u0000" in attributes:
         raise RowError("attributes contain a NUL character")
+    primary, candidates = zones_for_number(number, kind, default_zone)
     return ContactRow(
         row=item.row,
         phone_number=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
         external_id=_text(fields, "external_id"),
         name=_text(fields, "name"),
-        timezone=zone or zone_for_number(number, kind, default_zone),
+        timezone=zone or primary,
         attributes=attributes,
+        time_zone_candidates="" if zone else ",".join(candidates),
     )
 
 
@@ -212,21 +217,26 @@ def _parse_number(given: str, region: str) -> tuple[phonenumbers.PhoneNumber, in
     return number, kind
 
 
-def zone_for_number(number: phonenumbers.PhoneNumber, kind: int, default_zone: str) -> str:
-    """The number's own time zone; the campaign's when it is ambiguous among them or unknown.
+def zones_for_number(
+    number: phonenumbers.PhoneNumber, kind: int, default_zone: str
+) -> tuple[str, tuple[str, ...]]:
+    """The number's time zone, and all its candidate zones when the number spans several.
 
+    The first is what the contact is shown with: the number's only zone, else the campaign's when
+    it is a candidate, else the first candidate. The scheduler calls a multi-zone number only when
+    the window is open in every candidate (fail closed): give a `timezone` column to do better.
     `kind` is the number's phonenumbers type: the same lookup as time_zones_for_number().
     """
     if phonenumbers.is_number_type_geographical(kind, number.country_code or 0):
-        candidates = number_zones.time_zones_for_geographical_number(number)
+        found = number_zones.time_zones_for_geographical_number(number)
     else:
-        candidates = number_zones.time_zones_for_number(number)
-    zones = sorted(z for z in candidates if z in known_zones())
+        found = number_zones.time_zones_for_number(number)
+    zones = tuple(sorted(z for z in found if z in known_zones()))
     if not zones:
-        return default_zone
-    if len(zones) == 1 or default_zone not in zones:
-        return zones[0]
-    return default_zone
+        return default_zone, ()
+    if len(zones) == 1:
+        return zones[0], ()
+    return (default_zone if default_zone in zones else zones[0]), zones
 
 
 def default_region(language: str, caller_id: str | None) -> str:

@@ -124,15 +124,18 @@ async def _refusal(session: AsyncSession, campaign_id: int, action: str) -> Exce
 
 _INSERT_CONTACTS = text("""
 INSERT INTO contacts
-    (campaign_id, phone_number, external_id, name, timezone, attributes, state, next_attempt_at)
+    (campaign_id, phone_number, external_id, name, timezone, time_zone_candidates, attributes,
+     state, next_attempt_at)
 SELECT :campaign_id, i.phone_number, i.external_id, i.name, i.timezone,
+       coalesce(string_to_array(nullif(i.candidates, ''), ','), '{}'),
        CAST(i.attributes AS jsonb),
        CASE WHEN EXISTS (SELECT 1 FROM do_not_call d WHERE d.phone_number = i.phone_number)
             THEN 'do_not_call' ELSE 'pending' END,
        now()
 FROM unnest(CAST(:phone_numbers AS text[]), CAST(:external_ids AS text[]),
-            CAST(:names AS text[]), CAST(:timezones AS text[]), CAST(:attributes AS text[]))
-     AS i(phone_number, external_id, name, timezone, attributes)
+            CAST(:names AS text[]), CAST(:timezones AS text[]), CAST(:candidates AS text[]),
+            CAST(:attributes AS text[]))
+     AS i(phone_number, external_id, name, timezone, candidates, attributes)
 ON CONFLICT (campaign_id, phone_number) DO NOTHING
 RETURNING phone_number, state
 """)
@@ -161,6 +164,7 @@ async def import_contacts(
         "external_ids": [r.external_id for r in rows],
         "names": [r.name for r in rows],
         "timezones": [r.timezone for r in rows],
+        "candidates": [r.time_zone_candidates for r in rows],
         "attributes": [r.attributes for r in rows],
     }
     result = await session.execute(_INSERT_CONTACTS, params)

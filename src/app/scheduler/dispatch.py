@@ -43,6 +43,7 @@ WITH due AS (
       AND ct.state = 'pending'
       AND ct.next_attempt_at <= CAST(:now AS timestamptz)
       AND ct.timezone = ANY(CAST(:zones AS text[]))
+      AND ct.time_zone_candidates <@ CAST(:zones AS text[])
       AND NOT EXISTS (SELECT 1 FROM do_not_call d WHERE d.phone_number = ct.phone_number)
     ORDER BY ct.next_attempt_at, ct.id
     LIMIT :limit
