@@ -17,15 +17,14 @@ from pathlib import Path
 import pytest
 
 from app.db.embedded import start_embedded
-from app.scheduler.leader import LEADER_LOCK_KEY
+from app.scheduler.leader import LEADER_LOCK_KEY, LOCK_HOLDERS
 from tests.acceptance.processes import Service, free_port, service_env, wait_until
 from tests.support.postgres import PgServer
 from tests.support.syncdb import count_mismatches, duplicates, query, seed
 
 pytestmark = pytest.mark.acceptance
 
-HOLDERS = """SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
-AND objid = ($1::bigint & 4294967295)::oid"""
+HOLDERS = f"SELECT count(*) FROM ({LOCK_HOLDERS}) h"
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.scheduler.leader import LEADER_LOCK_KEY
+from app.scheduler.leader import LEADER_LOCK_KEY, LOCK_HOLDERS
 from tests.acceptance.processes import Service, service_env, wait_until
 from tests.support.syncdb import count_mismatches, duplicates, query, seed
 
@@ -23,11 +23,9 @@ pytestmark = pytest.mark.acceptance
 
 CONTACTS = 300
 
-_LEADER = """
-SELECT l.pid AS backend, a.application_name
-FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-WHERE l.locktype = 'advisory' AND l.granted AND l.objid = ($1::bigint & 4294967295)::oid
-  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+_LEADER = f"""
+SELECT h.pid AS backend, a.application_name
+FROM ({LOCK_HOLDERS}) h JOIN pg_stat_activity a ON a.pid = h.pid
 """
 
 

@@ -3,37 +3,44 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.scheduler.leader import LEADER_LOCK_KEY, LeaderElection
+from app.scheduler.leader import LEADER_LOCK_KEY, LOCK_HOLDERS, LeaderElection
 from app.scheduler.runner import SchedulerLoop
 from app.telephony.mock import MockProvider
 from tests.integration.test_dispatch import make_ctx
+from tests.support.syncdb import dsn_of
 
 Sessions = async_sessionmaker[AsyncSession]
-
-
-def dsn_of(database_url: str) -> str:
-    return make_url(database_url).set(drivername="postgresql").render_as_string(False)
 
 
 async def lock_holders(dsn: str) -> list[int]:
     conn = await asyncpg.connect(dsn)
     try:
-        rows = await conn.fetch(
-            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
-            "AND objid = ($1::bigint & 4294967295)::oid AND database = "
-            "(SELECT oid FROM pg_database WHERE datname = current_database())",
-            LEADER_LOCK_KEY,
-        )
+        rows = await conn.fetch(LOCK_HOLDERS, LEADER_LOCK_KEY)
         return [r["pid"] for r in rows]
     finally:
         await conn.close()
+
+
+@contextlib.asynccontextmanager
+async def two_loops(database_url: str, sessions: Sessions) -> AsyncIterator[list[SchedulerLoop]]:
+    """Two scheduler loops on one database, as two workers would run them; stopped on exit."""
+    ctx = make_ctx(sessions, MockProvider())
+    loops = [SchedulerLoop(ctx, LeaderElection(dsn_of(database_url)), 0.05, 0.05) for _ in range(2)]
+    tasks = [asyncio.create_task(loop.run()) for loop in loops]
+    try:
+        yield loops
+    finally:
+        for loop in loops:
+            loop.stop()
+        await asyncio.gather(*tasks)
 
 
 async def terminate(dsn: str, pid: int) -> None:
@@ -84,13 +91,8 @@ async def test_loop_logs_the_checklist_lines(
 ) -> None:
     caplog.set_level(logging.INFO, logger="app")
     dsn = dsn_of(database_url)
-    ctx = make_ctx(sessions, MockProvider())
-    loops = [SchedulerLoop(ctx, LeaderElection(dsn), 0.05, 0.05) for _ in range(2)]
-    tasks = [asyncio.create_task(loop.run()) for loop in loops]
-    await asyncio.sleep(0.5)
-    for loop in loops:
-        loop.stop()
-    await asyncio.gather(*tasks)
+    async with two_loops(database_url, sessions):
+        await asyncio.sleep(0.5)
 
     messages = [r.getMessage() for r in caplog.records]
     assert messages.count("Scheduler enabled") == 2
@@ -105,19 +107,14 @@ async def test_leader_that_loses_its_lock_stops_and_a_standby_takes_over(
 ) -> None:
     caplog.set_level(logging.INFO, logger="app")
     dsn = dsn_of(database_url)
-    ctx = make_ctx(sessions, MockProvider())
-    loops = [SchedulerLoop(ctx, LeaderElection(dsn), 0.05, 0.05) for _ in range(2)]
-    tasks = [asyncio.create_task(loop.run()) for loop in loops]
-    await asyncio.sleep(0.3)
-    assert sum(loop.is_leader for loop in loops) == 1
+    async with two_loops(database_url, sessions) as loops:
+        await asyncio.sleep(0.3)
+        assert sum(loop.is_leader for loop in loops) == 1
 
-    await terminate(dsn, (await lock_holders(dsn))[0])
-    await asyncio.sleep(0.5)
+        await terminate(dsn, (await lock_holders(dsn))[0])
+        await asyncio.sleep(0.5)
 
-    messages = [r.getMessage() for r in caplog.records]
-    assert any(m.startswith("Scheduler leader lock lost") for m in messages)
-    assert sum(loop.is_leader for loop in loops) == 1
-    assert len(await lock_holders(dsn)) == 1
-    for loop in loops:
-        loop.stop()
-    await asyncio.gather(*tasks)
+        messages = [r.getMessage() for r in caplog.records]
+        assert any(m.startswith("Scheduler leader lock lost") for m in messages)
+        assert sum(loop.is_leader for loop in loops) == 1
+        assert len(await lock_holders(dsn)) == 1

@@ -5,7 +5,6 @@ Each test gets its own database, cloned from a template that is migrated once pe
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
 from pathlib import Path
@@ -69,7 +68,3 @@ def start_test_server(data_root: Path) -> PgServer:
     if configured:
         return PgServer(to_asyncpg_url(configured))
     return PgServer(start_embedded(data_root / "pgdata"))
-
-
-def run(coro: object) -> object:
-    return asyncio.run(coro)  # type: ignore[arg-type]

@@ -20,14 +20,16 @@ log = logging.getLogger(__name__)
 LEADER_LOCK_KEY = 0x56530001
 PROBE_TIMEOUT_SECONDS = 5.0
 
-_HOLDS_LOCK = """
-SELECT EXISTS (
-    SELECT 1 FROM pg_locks
-    WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted
-      AND classid = ($1::bigint >> 32)::oid AND objid = ($1::bigint & 4294967295)::oid
-      AND objsubid = 1
-)
+# Backends holding the leader lock in this database ($1: the key); pg_locks shows a bigint key
+# split into classid (high 32 bits) and objid (low 32 bits).
+LOCK_HOLDERS = """
+SELECT l.pid FROM pg_locks l
+WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+  AND l.classid = ($1::bigint >> 32)::oid AND l.objid = ($1::bigint & 4294967295)::oid
+  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
 """
+
+_HOLDS_LOCK = f"SELECT EXISTS ({LOCK_HOLDERS} AND l.pid = pg_backend_pid())"
 
 
 class LeaderElection:
