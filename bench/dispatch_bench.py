@@ -110,6 +110,13 @@ def start_server() -> Server:
     return Server(start_embedded(root / "pgdata"), root)
 
 
+def stop_server(server: Server) -> None:
+    """Stop the embedded server this run started and delete its data; a configured one stays."""
+    if server.embedded_dir is not None:
+        leave_embedded()
+        shutil.rmtree(server.embedded_dir, ignore_errors=True)
+
+
 async def admin(server: Server, sql: str) -> None:
     engine = create_async_engine(server.url, isolation_level="AUTOCOMMIT")
     try:
@@ -328,9 +335,7 @@ def main() -> int:
     try:
         asyncio.run(run(args, server))
     finally:
-        if server.embedded_dir is not None:
-            leave_embedded()
-            shutil.rmtree(server.embedded_dir, ignore_errors=True)
+        stop_server(server)
     return 0
 
 

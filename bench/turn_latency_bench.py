@@ -43,10 +43,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Settings
-from app.db.embedded import leave_embedded
 from app.db.engine import make_engine
 from app.db.migrate import upgrade_to_head
-from dispatch_bench import Server, admin, start_server  # bench/ is the script's sys.path[0]
+from dispatch_bench import (  # bench/ is the script's sys.path[0]
+    Server,
+    admin,
+    start_server,
+    stop_server,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 TWILIO_TIMEOUT_SECONDS = 15.0
@@ -712,9 +716,7 @@ def main() -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
-        if server.embedded_dir is not None:
-            leave_embedded()
-            shutil.rmtree(server.embedded_dir, ignore_errors=True)
+        stop_server(server)
     return 0
 
 
