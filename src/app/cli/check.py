@@ -33,6 +33,7 @@ def check(
     configure_logging("WARNING", settings.log_format)
 
     async def work() -> CheckReport:
+        # Not common.database(): that migrates, and a check must not change what it inspects.
         engine = make_engine(await asyncio.to_thread(resolve_database_url, settings), pool_size=2)
         try:
             ctx = CheckContext(settings, engine, url, source or _checkout())
