@@ -37,6 +37,7 @@ from app.db.engine import make_engine, make_sessionmaker
 from app.db.migrate import upgrade_to_head
 from app.scheduler import dispatch as dispatch_module
 from app.scheduler.dispatch import CallUrls, DispatchLimits
+from app.scheduler.recovery import RecoveryPolicy
 from app.scheduler.tick import TickContext, run_tick
 from app.scheduler.window import CallWindow, open_zones
 from app.telephony.mock import MockProvider
@@ -156,9 +157,11 @@ def tick_context(engine: AsyncEngine, batch: int) -> TickContext:
     return TickContext(
         sessions=make_sessionmaker(engine),
         provider=MockProvider(ledger=None),
-        limits=DispatchLimits(batch_size=batch, calls_per_second=0, interval_seconds=1),
+        limits=DispatchLimits(
+            batch_size=batch, calls_per_second=0, interval_seconds=1, ring_timeout_seconds=30
+        ),
         urls=CallUrls("http://127.0.0.1:8880"),
-        stale_seconds=900,
+        recovery=RecoveryPolicy(stale_seconds=900, margin_seconds=300),
     )
 
 
@@ -208,9 +211,9 @@ async def measure_latency(
 
 
 def _claim_for_prepare() -> str:
-    """The claim statement with $1..$4 in place of its named parameters."""
+    """The claim statement with $1..$6 in place of its named parameters."""
     sql = _CLAIM_SQL
-    for i, name in enumerate(("campaign_id", "now", "zones", "limit"), 1):
+    for i, name in enumerate(("campaign_id", "now", "zones", "limit", "ring", "time_limit"), 1):
         sql = sql.replace(f":{name}", f"${i}")
     return sql
 
@@ -232,7 +235,14 @@ async def explain_claim(engine: AsyncEngine, campaign_id: int, batch: int) -> st
         ).scalar_one()
         zones = open_zones(CallWindow.parse(window), now)
         await conn.rollback()
-        params = {"campaign_id": campaign_id, "now": now, "zones": zones, "limit": batch}
+        params = {
+            "campaign_id": campaign_id,
+            "now": now,
+            "zones": zones,
+            "limit": batch,
+            "ring": 30,
+            "time_limit": 900,
+        }
         custom: list[str] = []
         for _ in range(2):  # the second run is the warm one
             rows = await conn.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + _CLAIM_SQL), params)
@@ -240,12 +250,13 @@ async def explain_claim(engine: AsyncEngine, campaign_id: int, batch: int) -> st
             await conn.rollback()
         zone_array = "ARRAY[" + ",".join("'" + z.replace("'", "''") + "'" for z in zones) + "]"
         await conn.exec_driver_sql(
-            "PREPARE bench_claim(bigint, timestamptz, text[], int) AS " + _claim_for_prepare()
+            "PREPARE bench_claim(bigint, timestamptz, text[], int, int, int) AS "
+            + _claim_for_prepare()
         )
         await conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
         rows = await conn.exec_driver_sql(
             f"EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_claim({int(campaign_id)}, "
-            f"'{now.isoformat()}', {zone_array}, {int(batch)})"
+            f"'{now.isoformat()}', {zone_array}, {int(batch)}, 30, 900)"
         )
         generic = [r[0] for r in rows]
         await conn.rollback()
@@ -257,7 +268,7 @@ async def explain_claim(engine: AsyncEngine, campaign_id: int, batch: int) -> st
             f"-- custom plan ({len(zones)} open zones, literal values) --",
             *(_shorten(line) for line in custom),
             "",
-            "-- generic plan (prepared statement, $1..$4) --",
+            "-- generic plan (prepared statement, $1..$6) --",
             *(_shorten(line) for line in generic),
         ]
     )

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.telephony.simulation.mix import DEFAULT_MIX, parse_mix
@@ -34,7 +34,15 @@ class Settings(BaseSettings):
     twilio_from_number: str | None = None
     twilio_api_base_url: str | None = None
     twilio_machine_detection: Literal["off", "Enable", "DetectMessageEnd"] = "off"
-    twilio_ring_timeout_seconds: int = Field(default=30, ge=5, le=600)
+    # A REST request to Twilio that has not answered by then has an unknown outcome.
+    twilio_api_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
+    # Every call rings at most this long (TWILIO_RING_TIMEOUT_SECONDS is the older name).
+    ring_timeout_seconds: int = Field(
+        default=30,
+        ge=5,
+        le=600,
+        validation_alias=AliasChoices("ring_timeout_seconds", "twilio_ring_timeout_seconds"),
+    )
     twilio_speech_model: str = "phone_call"
     # Simulated respondents for the mock provider (see app.telephony.simulation).
     mock_simulation: bool = False
@@ -47,6 +55,10 @@ class Settings(BaseSettings):
     scheduler_interval_seconds: float = Field(default=2.0, gt=0, le=3600)
     leader_retry_seconds: float | None = Field(default=None, gt=0, le=3600)
     stale_attempt_seconds: float = Field(default=900.0, gt=0)
+    # Added to ring timeout + time limit before a call the provider cannot vouch for counts as
+    # provably over: it covers the wait between the claim and the provider's request, the
+    # provider's own queue, ring-time rounding and answering-machine detection.
+    recovery_margin_seconds: float = Field(default=300.0, ge=0, le=86_400)
     dispatch_batch_size: int = Field(default=1000, ge=1, le=100_000)
     # Twilio's default account limit is one call per second; 0 means no cap (the mock's default).
     dispatch_calls_per_second: float | None = Field(default=None, ge=0)

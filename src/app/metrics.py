@@ -90,6 +90,10 @@ SCHEDULER_LEADER = Gauge(
 STALE_RECOVERED = Counter(
     "voicesurvey_stale_attempts_recovered", "Silent call attempts closed by recovery."
 )
+RECOVERY_UNCONFIRMED = Counter(
+    "voicesurvey_recovery_unconfirmed",
+    "Times recovery could not get the provider's word on a silent call (it stays open).",
+)
 
 # Every label value shows from the start, at 0, so that rate() sees the first increment.
 for _outcome in Outcome:

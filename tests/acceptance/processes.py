@@ -37,6 +37,24 @@ def service_env(database_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
+def twilio_env(database_url: str, api_base_url: str, port: int, **extra: str) -> dict[str, str]:
+    """A service placing its calls through the twilio library at `api_base_url` (the emulator)."""
+    from tests.support.twilio_emulator import ACCOUNT_SID, AUTH_TOKEN, FROM_NUMBER
+
+    return service_env(
+        database_url,
+        TELEPHONY_PROVIDER="twilio",
+        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+        TWILIO_FROM_NUMBER=FROM_NUMBER,
+        TWILIO_API_BASE_URL=api_base_url,
+        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+        DISPATCH_CALLS_PER_SECOND="0",
+        SCHEDULER_INTERVAL_SECONDS="0.3",
+        **extra,
+    )
+
+
 class Service:
     """One `uvicorn app.main:app` command, its port and its log file."""
 

@@ -64,7 +64,7 @@ class LockWatcher(threading.Thread):
 def test_database_restart_mid_campaign(own_server: tuple[PgServer, Path], tmp_path: Path) -> None:
     server, data = own_server
     database_url = server.database_url(asyncio.run(server.create_template()))
-    seed(database_url, contacts=150, max_concurrent_calls=15, max_attempts=3)
+    seed(database_url, contacts=150, max_concurrent_calls=15, max_attempts=3, max_call_minutes=1)
     ledger = tmp_path / "calls.jsonl"
     services = []
     for i in range(2):
@@ -79,6 +79,10 @@ def test_database_restart_mid_campaign(own_server: tuple[PgServer, Path], tmp_pa
             SCHEDULER_INTERVAL_SECONDS="0.3",
             LEADER_RETRY_SECONDS="0.5",
             STALE_ATTEMPT_SECONDS="5",
+            # A call whose callbacks were lost in the outage, placed by the other process, is
+            # closed once provably over: 5 + 60 + 0 seconds after it was claimed.
+            RING_TIMEOUT_SECONDS="5",
+            RECOVERY_MARGIN_SECONDS="0",
         )
         services.append(Service(env, tmp_path / f"service-{i}.log", port=port))
     watcher = LockWatcher(database_url)
@@ -92,7 +96,7 @@ def test_database_restart_mid_campaign(own_server: tuple[PgServer, Path], tmp_pa
 
         restart(data)
 
-        wait_until(lambda: query(database_url, unfinished)[0][0] == 0, 120, "every contact final")
+        wait_until(lambda: query(database_url, unfinished)[0][0] == 0, 180, "every contact final")
     finally:
         watcher.stop.set()
         for s in services:

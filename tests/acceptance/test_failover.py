@@ -97,6 +97,7 @@ def test_leader_killed_and_lock_terminated_while_calls_run(
         max_concurrent_calls=25,
         max_attempts=3,
         retry_after_minutes=[0],
+        max_call_minutes=1,
     )
     ledger = tmp_path / "calls.jsonl"
     env = service_env(
@@ -105,6 +106,10 @@ def test_leader_killed_and_lock_terminated_while_calls_run(
         SCHEDULER_INTERVAL_SECONDS="0.3",
         LEADER_RETRY_SECONDS="0.5",
         STALE_ATTEMPT_SECONDS="5",
+        # Attempts the killed leader committed but never placed get no callback: they are
+        # closed once provably over, 5 + 60 + 0 seconds after they were claimed.
+        RING_TIMEOUT_SECONDS="5",
+        RECOVERY_MARGIN_SECONDS="0",
     )
     services = [Service(env, tmp_path / f"service-{i}.log") for i in range(3)]
     driver = CallbackDriver(ledger, services)
@@ -137,7 +142,7 @@ def test_leader_killed_and_lock_terminated_while_calls_run(
 
         # The leader marks the campaign completed once every contact is final.
         status = "SELECT status FROM campaigns"
-        wait_until(lambda: query(database_url, status)[0][0] == "completed", 120, "completion")
+        wait_until(lambda: query(database_url, status)[0][0] == "completed", 180, "completion")
     finally:
         driver.stop.set()
         for s in services:

@@ -16,13 +16,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.acceptance.processes import Service, free_port, service_env, wait_until
+from tests.acceptance.processes import Service, free_port, twilio_env, wait_until
 from tests.support.factories import call_window, campaign_document, csv_body
 from tests.support.syncdb import count_mismatches, duplicates, query
 from tests.support.twilio_emulator import (
-    ACCOUNT_SID,
     AUTH_TOKEN,
-    FROM_NUMBER,
     RunningEmulator,
     running_emulator,
 )
@@ -74,18 +72,7 @@ def twilio_service(
     database_url: str, emu: RunningEmulator, tmp_path: Path, **extra: str
 ) -> Service:
     port = free_port()
-    env = service_env(
-        database_url,
-        TELEPHONY_PROVIDER="twilio",
-        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
-        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
-        TWILIO_FROM_NUMBER=FROM_NUMBER,
-        TWILIO_API_BASE_URL=emu.base_url,
-        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
-        DISPATCH_CALLS_PER_SECOND="0",
-        SCHEDULER_INTERVAL_SECONDS="0.3",
-        **extra,
-    )
+    env = twilio_env(database_url, emu.base_url, port, **extra)
     service = Service(env, tmp_path / "service.log", port=port)
     wait_until(lambda: "Application startup complete" in service.log(), 60, "start-up")
     return service

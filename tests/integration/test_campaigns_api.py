@@ -106,6 +106,16 @@ async def test_defaults_fill_optional_fields(client: httpx.AsyncClient) -> None:
         [60, 240],
         10,
     )
+    assert body["max_call_minutes"] == 15
+
+
+async def test_max_call_minutes_is_stored(client: httpx.AsyncClient, sessions: Sessions) -> None:
+    body = await create_campaign(client, max_call_minutes=240)
+
+    [row] = await fetch_all(
+        sessions, "SELECT max_call_minutes FROM campaigns WHERE id = :id", id=body["id"]
+    )
+    assert body["max_call_minutes"] == row.max_call_minutes == 240
 
 
 async def test_retry_after_zero_minutes_is_accepted(client: httpx.AsyncClient) -> None:
@@ -165,6 +175,8 @@ BAD_DOCUMENTS: list[tuple[str, dict[str, Any], list[Any]]] = [
     ("retry not ints", {"retry_after_minutes": ["soon"]}, ["body", "retry_after_minutes", 0]),
     ("concurrency zero", {"max_concurrent_calls": 0}, ["body", "max_concurrent_calls"]),
     ("concurrency too high", {"max_concurrent_calls": 1001}, ["body", "max_concurrent_calls"]),
+    ("call minutes zero", {"max_call_minutes": 0}, ["body", "max_call_minutes"]),
+    ("call minutes over 4 h", {"max_call_minutes": 241}, ["body", "max_call_minutes"]),
     ("script intro empty", {"script": script(intro="")}, ["body", "script", "intro"]),
     ("script closing missing", {"script": script(closing=OMIT)}, ["body", "script", "closing"]),
     ("no questions", {"questions": []}, ["body", "questions"]),

@@ -69,3 +69,29 @@ def test_leftover_incoming_files_fail_gate_0(voicesurvey: Invoke, tmp_path: Path
 
     assert result.exit_code == 1
     assert gates(result.stdout)["G0.1"] == "FAIL"
+
+
+OPEN_ATTEMPT = """
+INSERT INTO call_attempts (contact_id, campaign_id, attempt_number, status, started_at,
+    last_event_at, ring_timeout_seconds, time_limit_seconds)
+SELECT id, campaign_id, 1, 'queued', now() - make_interval(secs => $1),
+    now() - make_interval(secs => $1), 30, 900
+FROM contacts WHERE id = (SELECT min(id) FROM contacts)
+"""
+
+
+@pytest.mark.parametrize(
+    ("placed_seconds_ago", "verdict"),
+    [(1000, "PASS"), (30 + 900 + 300 + 60, "FAIL")],
+    ids=["silent-but-maybe-live", "past-its-provable-end"],
+)
+def test_a_silent_call_fails_g8_only_once_it_is_provably_over(
+    voicesurvey: Invoke, database_url: str, tmp_path: Path, placed_seconds_ago: int, verdict: str
+) -> None:
+    seed(database_url, contacts=1)
+    query(database_url, "UPDATE contacts SET state = 'in_progress', attempts_count = 1")
+    query(database_url, OPEN_ATTEMPT, float(placed_seconds_ago))
+
+    result = voicesurvey("check", "--json", "--source", str(tmp_path))
+
+    assert gates(result.stdout)["G8.1"] == verdict

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.scheduler.dispatch import CallUrls, DispatchLimits
+from app.scheduler.recovery import RecoveryPolicy
 from app.scheduler.tick import TickContext, run_tick
 from app.telephony.base import (
     CallReport,
@@ -35,9 +36,13 @@ def make_ctx(sessions: Sessions, provider: object, **limits: float) -> TickConte
             batch_size=int(limits.get("batch_size", 1000)),
             calls_per_second=limits.get("calls_per_second", 0),
             interval_seconds=limits.get("interval_seconds", 1),
+            ring_timeout_seconds=30,
         ),
         urls=CallUrls("http://127.0.0.1:8880"),
-        stale_seconds=limits.get("stale_seconds", 900),
+        recovery=RecoveryPolicy(
+            stale_seconds=limits.get("stale_seconds", 900),
+            margin_seconds=limits.get("margin_seconds", 300),
+        ),
     )
 
 

@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from app.telephony.base import CallRequest
+from app.telephony.base import CallRequest, ProviderUnavailable
 from app.telephony.emulator.interpreter import APPLICATION_ERROR
 from app.telephony.twilio import TwilioProvider
 from app.telephony.twiml import GatherSpec, render_hangup, render_turn
@@ -64,13 +64,21 @@ def start_app(provider: TwilioProvider) -> Iterator[StartApp]:
         yield start
 
 
-async def place(provider: TwilioProvider, app: VoiceApp, to: str = NUMBER) -> str:
+async def place(
+    provider: TwilioProvider,
+    app: VoiceApp,
+    to: str = NUMBER,
+    ring_timeout_seconds: int = 30,
+    time_limit_seconds: int = 900,
+) -> str:
     request = CallRequest(
         attempt_id=1,
         to=to,
         from_=None,
         voice_url=app.url("/twiml/0?attempt_id=1"),
         status_callback_url=app.url("/events?attempt_id=1"),
+        ring_timeout_seconds=ring_timeout_seconds,
+        time_limit_seconds=time_limit_seconds,
     )
     return (await provider.initiate_call(request)).provider_call_id
 
@@ -273,12 +281,72 @@ async def test_a_ring_timeout_shorter_than_the_ringing_is_no_answer(
     emulator: RunningEmulator, start_app: StartApp
 ) -> None:
     await emulator.register(NUMBER, ring_seconds=20)
-    provider = TwilioProvider.from_settings(emulator.settings(twilio_ring_timeout_seconds=10))
+    provider = TwilioProvider.from_settings(emulator.settings())
+    app = start_app(survey_turns())
+
+    record = await emulator.call(await place(provider, app, ring_timeout_seconds=10))
+
+    assert record["status"] == "no-answer" and app.voice_requests() == []
+
+
+async def test_the_time_limit_ends_a_call_that_runs_long(
+    emulator: RunningEmulator, provider: TwilioProvider, start_app: StartApp
+) -> None:
+    await emulator.register(NUMBER, answers=[{"silence": True}] * 4)
+    app = start_app(survey_turns())
+
+    record = await emulator.call(await place(provider, app, time_limit_seconds=8))
+
+    # Each silent turn takes its prompt plus the 5 s Gather timeout of simulated time.
+    assert len(app.voice_requests()) == 2
+    assert record["status"] == "completed" and "TimeLimit reached" in " ".join(record["notes"])
+
+
+# --- Twilio's own faults ----------------------------------------------------------------------
+
+
+async def test_a_held_call_stays_live_until_its_hold_ends(
+    emulator: RunningEmulator, provider: TwilioProvider, start_app: StartApp
+) -> None:
+    await emulator.register(NUMBER, hold_seconds=1.0, answers=[{"speech": "no"}])
+    app = start_app(survey_turns())
+    sid = await place(provider, app)
+    deadline = time.monotonic() + 5
+    while (await provider.fetch_call(sid)).status != "in-progress":
+        assert time.monotonic() < deadline, "the call was never answered"
+
+    assert app.voice_requests() == []  # answered, on hold: no TwiML asked for yet
+    record = await emulator.call(sid, wait=10)
+    assert record["status"] == "completed" and len(app.voice_requests()) == 2
+
+
+async def test_lost_callbacks_are_never_delivered(
+    emulator: RunningEmulator, provider: TwilioProvider, start_app: StartApp
+) -> None:
+    await emulator.register(NUMBER, lost_callbacks=True, answers=[{"speech": "no"}])
     app = start_app(survey_turns())
 
     record = await emulator.call(await place(provider, app))
 
-    assert record["status"] == "no-answer" and app.voice_requests() == []
+    assert record["status"] == "completed" and len(app.voice_requests()) == 2
+    assert record["callbacks"] == [] and app.events == []
+
+
+@pytest.mark.parametrize(
+    ("fault", "says"),
+    [("error", "HTTP 500"), ("timeout", "unreachable"), ("garbage", "not understood")],
+)
+async def test_a_fetch_fault_is_an_answer_the_adapter_cannot_trust(
+    emulator: RunningEmulator, start_app: StartApp, fault: str, says: str
+) -> None:
+    provider = TwilioProvider.from_settings(emulator.settings(twilio_api_timeout_seconds=0.5))
+    await emulator.register(NUMBER, fetch_fault=fault, hold_seconds=2)
+    sid = await place(provider, start_app(survey_turns()))
+
+    with pytest.raises(ProviderUnavailable, match=says):
+        await provider.fetch_call(sid)
+
+    assert (await emulator.call(sid, wait=0))["fetches"] == 1
 
 
 @pytest.mark.parametrize(

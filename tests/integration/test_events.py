@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.scheduler.dispatch import CallUrls, DispatchLimits
+from app.scheduler.recovery import RecoveryPolicy
 from app.scheduler.tick import TickContext, run_tick
 from app.telephony.mock import MockProvider
 from tests.support.seed import execute, fetch_all, seed_campaign
@@ -23,9 +24,11 @@ async def dispatch_one(sessions: Sessions, **campaign: Any) -> Any:
     ctx = TickContext(
         sessions=sessions,
         provider=MockProvider(),
-        limits=DispatchLimits(batch_size=100, calls_per_second=0, interval_seconds=1),
+        limits=DispatchLimits(
+            batch_size=100, calls_per_second=0, interval_seconds=1, ring_timeout_seconds=30
+        ),
         urls=CallUrls("http://127.0.0.1:8880"),
-        stale_seconds=900,
+        recovery=RecoveryPolicy(stale_seconds=900, margin_seconds=300),
     )
     await run_tick(ctx)
     return (await fetch_all(sessions, "SELECT * FROM call_attempts"))[0]

@@ -169,7 +169,12 @@ async def test_stale_recovery_is_counted(
     await run_tick(make_ctx(sessions, MockProvider()))
     # Paused, so the requeued contacts are not dialled again within this test.
     await execute(sessions, "UPDATE campaigns SET status = 'paused' WHERE id = :id", id=campaign_id)
-    await execute(sessions, "UPDATE call_attempts SET last_event_at = now() - interval '1 hour'")
+    # Silent, and placed long enough ago to be provably over: closed without the provider's word.
+    await execute(
+        sessions,
+        "UPDATE call_attempts SET started_at = started_at - interval '1 day', "
+        "last_event_at = last_event_at - interval '1 day'",
+    )
     before = await scrape(client)
 
     async def recovered() -> bool:

@@ -249,6 +249,7 @@ def test_the_emulated_call_gets_what_twilio_would() -> None:
         voice_url="http://127.0.0.1:9/webhooks/telephony/voice?attempt_id=4",
         status_callback_url="http://127.0.0.1:9/webhooks/telephony/events?attempt_id=4",
         ring_timeout_seconds=25,
+        time_limit_seconds=900,
     )
 
     params = twilio_request(request, machine_detection=True)
@@ -263,7 +264,9 @@ def test_the_emulated_call_gets_what_twilio_would() -> None:
 async def test_aclose_stops_calls_still_playing_and_may_be_repeated() -> None:
     simulation = Simulation(parse_mix("complete=1"), step_delay=10)
     provider = MockProvider(simulation=simulation)
-    request = CallRequest(1, "+393331234567", None, "http://127.0.0.1:9/v", "http://127.0.0.1:9/e")
+    request = CallRequest(
+        1, "+393331234567", None, "http://127.0.0.1:9/v", "http://127.0.0.1:9/e", 30, 900
+    )
 
     placed = await provider.initiate_call(request)
     report = await provider.fetch_call(placed.provider_call_id)
@@ -280,7 +283,9 @@ async def test_aclose_stops_calls_still_playing_and_may_be_repeated() -> None:
 
 async def test_hangup_ends_a_simulated_call_and_fetch_call_reports_it() -> None:
     provider = MockProvider(simulation=Simulation(parse_mix("complete=1"), step_delay=10))
-    request = CallRequest(2, "+393331234567", None, "http://127.0.0.1:9/v", "http://127.0.0.1:9/e")
+    request = CallRequest(
+        2, "+393331234567", None, "http://127.0.0.1:9/v", "http://127.0.0.1:9/e", 30, 900
+    )
     placed = await provider.initiate_call(request)
 
     await provider.hangup(placed.provider_call_id)

@@ -25,12 +25,13 @@ from app.telephony.base import (
     CallRequest,
     InboundWebhook,
     InvalidNumberError,
+    ProviderUnavailable,
     TelephonyError,
     WebhookInvalid,
     WebhookRejected,
 )
 from app.telephony.factory import create_provider
-from app.telephony.twilio import TwilioConfig, TwilioProvider, TwilioUnavailable
+from app.telephony.twilio import TwilioConfig, TwilioProvider
 from tests.support.twilio_emulator import (
     AUTH_TOKEN,
     FROM_NUMBER,
@@ -63,6 +64,8 @@ def request_to(app: VoiceApp, to: str = NUMBER, attempt_id: int = 7) -> CallRequ
         from_=None,
         voice_url=app.url(f"/twiml/0?attempt_id={attempt_id}"),
         status_callback_url=app.url(f"/events?attempt_id={attempt_id}"),
+        ring_timeout_seconds=30,
+        time_limit_seconds=900,
     )
 
 
@@ -102,20 +105,26 @@ async def test_initiate_call_sends_what_twilio_needs(
     assert sent["Url"] == [voice_app.url("/twiml/0?attempt_id=7")]
     assert sent["Method"] == ["POST"] and sent["StatusCallbackMethod"] == ["POST"]
     assert sent["StatusCallback"] == [voice_app.url("/events?attempt_id=7")]
-    assert sent["Timeout"] == ["30"]
+    assert sent["Timeout"] == ["30"] and sent["TimeLimit"] == ["900"]
     assert "MachineDetection" not in sent
 
 
-async def test_the_campaign_caller_id_and_ring_timeout_setting_are_used(
+async def test_the_requests_caller_id_ring_timeout_and_time_limit_are_used(
     emulator: RunningEmulator, voice_app: VoiceApp
 ) -> None:
-    provider = TwilioProvider.from_settings(emulator.settings(twilio_ring_timeout_seconds=45))
-    request = dataclasses.replace(request_to(voice_app), from_="+390611111111")
+    provider = TwilioProvider.from_settings(emulator.settings())
+    request = dataclasses.replace(
+        request_to(voice_app),
+        from_="+390611111111",
+        ring_timeout_seconds=45,
+        time_limit_seconds=300,
+    )
 
     placed = await provider.initiate_call(request)
 
     sent = (await emulator.call(placed.provider_call_id))["request"]
-    assert sent["From"] == ["+390611111111"] and sent["Timeout"] == ["45"]
+    assert sent["From"] == ["+390611111111"]
+    assert sent["Timeout"] == ["45"] and sent["TimeLimit"] == ["300"]
 
 
 @pytest.mark.parametrize("mode", ["Enable", "DetectMessageEnd"])
@@ -187,7 +196,7 @@ async def test_a_server_error_is_an_unknown_outcome_not_a_telephony_error(
         provider = TwilioProvider.from_settings(
             emulator_server.settings(twilio_api_base_url=base_url)
         )
-        with pytest.raises(TwilioUnavailable, match="HTTP 500") as info:
+        with pytest.raises(ProviderUnavailable, match="HTTP 500") as info:
             await provider.initiate_call(request_to(VoiceApp([], provider)))
 
     assert not isinstance(info.value, TelephonyError)
@@ -199,7 +208,7 @@ async def test_an_unreachable_api_is_an_unknown_outcome(emulator_server: Running
         closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
     provider = TwilioProvider.from_settings(emulator_server.settings(twilio_api_base_url=closed))
 
-    with pytest.raises(TwilioUnavailable, match="unreachable"):
+    with pytest.raises(ProviderUnavailable, match="unreachable"):
         await provider.initiate_call(request_to(VoiceApp([], provider)))
 
 

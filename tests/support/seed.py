@@ -27,6 +27,7 @@ async def seed_campaign(
     max_attempts: int = 3,
     retry_after_minutes: list[int] | None = None,
     max_concurrent_calls: int = 100,
+    max_call_minutes: int = 15,
     first_number: int = 3_000_000_000,
 ) -> int:
     """Create one campaign with `contacts` pending, due contacts; return its id."""
@@ -35,9 +36,10 @@ async def seed_campaign(
             await session.execute(
                 text("""
                 INSERT INTO campaigns (name, status, language, timezone, call_window,
-                    max_attempts, retry_after_minutes, max_concurrent_calls, definition)
+                    max_attempts, retry_after_minutes, max_concurrent_calls, max_call_minutes,
+                    definition)
                 VALUES ('test', :status, 'en-US', :tz, CAST(:window AS jsonb), :max_attempts,
-                    :retry, :max_concurrent, CAST(:definition AS jsonb))
+                    :retry, :max_concurrent, :max_call_minutes, CAST(:definition AS jsonb))
                 RETURNING id
                 """),
                 {
@@ -47,6 +49,7 @@ async def seed_campaign(
                     "max_attempts": max_attempts,
                     "retry": retry_after_minutes if retry_after_minutes is not None else [0],
                     "max_concurrent": max_concurrent_calls,
+                    "max_call_minutes": max_call_minutes,
                     # A real survey, so that calls placed by these tests can be answered.
                     "definition": json.dumps(campaign_document()),
                 },

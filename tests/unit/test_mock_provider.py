@@ -55,6 +55,8 @@ def request(attempt_id: int) -> CallRequest:
         from_=None,
         voice_url="http://127.0.0.1:8880/voice",
         status_callback_url="http://127.0.0.1:8880/webhooks/telephony/events",
+        ring_timeout_seconds=30,
+        time_limit_seconds=900,
     )
 
 

@@ -68,6 +68,9 @@ class CallAttempt(Base):
         CheckConstraint(f"outcome IS NULL OR {in_list('outcome', tuple(Outcome))}", name="outcome"),
         CheckConstraint("attempt_number >= 1", name="attempt_number_positive"),
         CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="ended_after_started"),
+        CheckConstraint(
+            "ring_timeout_seconds > 0 AND time_limit_seconds > 0", name="call_limits_positive"
+        ),
         # At most one open attempt per contact, whatever the scheduler does.
         Index(
             "uq_call_attempts_open_contact",
@@ -109,6 +112,14 @@ class CallAttempt(Base):
     duration_seconds: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     dialogue_state: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # The limits the call was placed with: it is provably over at started_at + both + a margin.
+    # The server defaults are the provider's maxima, for rows written without them.
+    ring_timeout_seconds: Mapped[int] = mapped_column(Integer, nullable=False, server_default="600")
+    time_limit_seconds: Mapped[int] = mapped_column(Integer, nullable=False, server_default="14400")
+    # Recovery's notes while the provider gives no word on a silent call: when it last asked,
+    # and since when it has been unable to confirm anything.
+    checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    unconfirmed_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class TelephonyEvent(Base):

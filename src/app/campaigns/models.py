@@ -52,6 +52,7 @@ class Campaign(Base):
         CheckConstraint(in_list("status", tuple(CampaignStatus)), name="status"),
         CheckConstraint("max_attempts >= 1", name="max_attempts_positive"),
         CheckConstraint("max_concurrent_calls >= 1", name="max_concurrent_calls_positive"),
+        CheckConstraint("max_call_minutes BETWEEN 1 AND 240", name="max_call_minutes_range"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -64,6 +65,8 @@ class Campaign(Base):
     max_attempts: Mapped[int] = mapped_column(Integer, nullable=False)
     retry_after_minutes: Mapped[list[int]] = mapped_column(ARRAY(Integer), nullable=False)
     max_concurrent_calls: Mapped[int] = mapped_column(Integer, nullable=False)
+    # Every call is placed with this time limit, so it provably ends (see scheduler/recovery).
+    max_call_minutes: Mapped[int] = mapped_column(Integer, nullable=False, server_default="15")
     definition: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = created_at_column()

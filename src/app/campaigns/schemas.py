@@ -113,6 +113,9 @@ class CampaignDocument(_Strict):
         default_factory=lambda: [60, 240], min_length=1
     )
     max_concurrent_calls: int = Field(default=10, ge=1, le=1000)
+    # Each call is placed with this time limit (the provider's own default is 4 hours), so a
+    # call is provably over after it: recovery waits that long before it redials on doubt.
+    max_call_minutes: int = Field(default=15, ge=1, le=240)
     script: Script
     questions: list[Question] = Field(min_length=1)
 
@@ -174,6 +177,7 @@ class CampaignSummary(BaseModel):
     max_attempts: int
     retry_after_minutes: list[int]
     max_concurrent_calls: int
+    max_call_minutes: int
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None

@@ -48,6 +48,7 @@ async def create_campaign(*, session: AsyncSession, document: CampaignDocument) 
         "max_attempts": document.max_attempts,
         "retry_after_minutes": document.retry_after_minutes,
         "max_concurrent_calls": document.max_concurrent_calls,
+        "max_call_minutes": document.max_call_minutes,
         "definition": document.model_dump(mode="json"),
     }
     campaign = (await session.scalars(insert(Campaign).values(values).returning(Campaign))).one()

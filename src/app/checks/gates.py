@@ -66,8 +66,11 @@ LEFT JOIN pg_locks l ON l.pid = a.pid AND l.locktype = 'advisory' AND l.granted
      AND l.objid = (:key & 4294967295)::oid
 WHERE a.datname = current_database() AND a.application_name LIKE 'voicesurvey-scheduler-%'"""
 
-STALE = """SELECT count(*) FROM call_attempts
-WHERE ended_at IS NULL AND last_event_at < now() - make_interval(secs => :stale)"""
+# Silent, and past the instant the call is provably over: recovery should have closed it.
+OVERDUE = """SELECT count(*) FROM call_attempts
+WHERE ended_at IS NULL AND last_event_at < now() - make_interval(secs => :stale)
+  AND started_at + make_interval(secs => ring_timeout_seconds + time_limit_seconds + :margin)
+      < now()"""
 
 STUCK = """SELECT count(*) FROM contacts c
 WHERE c.state = 'in_progress'
@@ -219,17 +222,16 @@ async def twilio_config(ctx: CheckContext) -> GateResult:
 
 
 async def recovery(ctx: CheckContext) -> GateResult:
-    """G8.1: no contact stuck in progress without a call, no attempt silent past the timeout."""
+    """G8.1: no contact stuck in progress without a call, no silent call past its provable end."""
+    s = ctx.settings
+    bounds = {"stale": s.stale_attempt_seconds, "margin": s.recovery_margin_seconds}
     async with ctx.engine.connect() as conn:
-        stale = int(
-            (
-                await conn.execute(text(STALE), {"stale": ctx.settings.stale_attempt_seconds})
-            ).scalar_one()
-        )
+        overdue = int((await conn.execute(text(OVERDUE), bounds)).scalar_one())
         stuck = int((await conn.execute(text(STUCK))).scalar_one())
-    if stale or stuck:
+    if overdue or stuck:
         detail = (
-            f"{stale} attempt(s) silent past STALE_ATTEMPT_SECONDS, "
+            f"{overdue} silent attempt(s) past the end of their call "
+            "(started_at + ring timeout + time limit + RECOVERY_MARGIN_SECONDS), "
             f"{stuck} contact(s) in progress with no open call"
         )
         return GateResult("G8.1", "nothing stuck", Verdict.FAIL, detail, STUCK)

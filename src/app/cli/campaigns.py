@@ -99,6 +99,7 @@ def show(campaign_id: CampaignId) -> None:
         "max attempts": campaign.max_attempts,
         "retry after (min)": ", ".join(map(str, campaign.retry_after_minutes)),
         "max concurrent calls": campaign.max_concurrent_calls,
+        "max call minutes": campaign.max_call_minutes,
         "questions": len(campaign.definition.get("questions", [])),
         "contacts": total,
     }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from app.calls.service import AttemptClose, close_attempts, record_provider_ids
 from app.faults import AFTER_CLAIM_COMMIT, AFTER_INITIATE, crash_point
 from app.logs import mask_phone, one_line
 from app.metrics import CALLS_DISPATCHED
+from app.scheduler.bounded import gather_bounded
 from app.scheduler.window import CallWindow, InvalidWindow, open_zones
 from app.telephony.base import CallRequest, InvalidNumberError, TelephonyError, TelephonyProvider
 
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 # Lock the campaign row so that two dispatchers (two leaders, briefly) never both fill its free
 # concurrency; NO KEY UPDATE still lets call_attempts rows reference it meanwhile.
 _LOCK_CAMPAIGN = text("""
-SELECT c.id, c.call_window, c.caller_id, c.max_concurrent_calls,
+SELECT c.id, c.call_window, c.caller_id, c.max_concurrent_calls, c.max_call_minutes,
        (SELECT count(*) FROM call_attempts a
         WHERE a.campaign_id = c.id AND a.ended_at IS NULL) AS open_calls
 FROM campaigns c
@@ -57,19 +57,18 @@ WITH due AS (
     RETURNING ct.id, ct.campaign_id, ct.attempts_count, ct.phone_number
 ), inserted AS (
     INSERT INTO call_attempts
-        (contact_id, campaign_id, attempt_number, status, started_at, last_event_at)
+        (contact_id, campaign_id, attempt_number, status, started_at, last_event_at,
+         ring_timeout_seconds, time_limit_seconds)
     SELECT id, campaign_id, attempts_count, 'dispatching',
-           CAST(:now AS timestamptz), CAST(:now AS timestamptz)
+           CAST(:now AS timestamptz), CAST(:now AS timestamptz), :ring, :time_limit
     FROM claimed
-    RETURNING id, contact_id, attempt_number
+    RETURNING id, contact_id, attempt_number, ring_timeout_seconds, time_limit_seconds
 )
-SELECT i.id, i.contact_id, i.attempt_number, c.phone_number
+SELECT i.id, i.contact_id, i.attempt_number, c.phone_number,
+       i.ring_timeout_seconds, i.time_limit_seconds
 FROM inserted i JOIN claimed c ON c.id = i.contact_id
 ORDER BY i.id
 """)
-
-# Provider requests in flight at once from one dispatcher.
-PROVIDER_CONCURRENCY = 50
 
 _RUNNING = text("SELECT id FROM campaigns WHERE status = 'running' ORDER BY id")
 
@@ -80,6 +79,8 @@ class Claimed:
     contact_id: int
     attempt_number: int
     phone_number: str
+    ring_timeout_seconds: int
+    time_limit_seconds: int
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class DispatchLimits:
     batch_size: int
     calls_per_second: float
     interval_seconds: float
+    ring_timeout_seconds: int
 
     def per_tick(self) -> int:
         """Calls one tick may start: the batch, capped by the provider's calls-per-second."""
@@ -126,7 +128,13 @@ async def dispatch(
             break
         try:
             total += await dispatch_campaign(
-                sessions, provider, campaign_id, now=now, limit=budget - total, urls=urls
+                sessions,
+                provider,
+                campaign_id,
+                now=now,
+                limit=budget - total,
+                urls=urls,
+                ring_timeout_seconds=limits.ring_timeout_seconds,
             )
         except Exception as exc:  # one campaign's failure must not starve the others
             log.error("Dispatch of campaign %s failed: %s", campaign_id, one_line(exc))
@@ -141,10 +149,13 @@ async def dispatch_campaign(
     now: datetime,
     limit: int,
     urls: CallUrls,
+    ring_timeout_seconds: int,
 ) -> int:
     """Claim and commit this campaign's due contacts, then call them."""
     async with sessions() as session, session.begin():
-        claimed, caller_id = await claim(session, campaign_id, now=now, limit=limit)
+        claimed, caller_id = await claim(
+            session, campaign_id, now=now, limit=limit, ring_timeout_seconds=ring_timeout_seconds
+        )
     # Committed: from here on a crash leaves an open attempt that recovery will reconcile.
     if claimed:
         crash_point(AFTER_CLAIM_COMMIT)
@@ -154,7 +165,12 @@ async def dispatch_campaign(
 
 
 async def claim(
-    session: AsyncSession, campaign_id: int, *, now: datetime, limit: int
+    session: AsyncSession,
+    campaign_id: int,
+    *,
+    now: datetime,
+    limit: int,
+    ring_timeout_seconds: int,
 ) -> tuple[list[Claimed], str | None]:
     """Create attempts for up to `limit` due contacts inside the window; caller commits."""
     campaign = (await session.execute(_LOCK_CAMPAIGN, {"campaign_id": campaign_id})).one_or_none()
@@ -175,9 +191,27 @@ async def claim(
     # A cached generic plan ignores LIMIT and the zone list and scans the whole campaign.
     await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     rows = await session.execute(
-        _CLAIM, {"campaign_id": campaign_id, "now": now, "zones": zones, "limit": free}
+        _CLAIM,
+        {
+            "campaign_id": campaign_id,
+            "now": now,
+            "zones": zones,
+            "limit": free,
+            "ring": ring_timeout_seconds,
+            "time_limit": campaign.max_call_minutes * 60,
+        },
     )
-    claimed = [Claimed(r.id, r.contact_id, r.attempt_number, r.phone_number) for r in rows]
+    claimed = [
+        Claimed(
+            r.id,
+            r.contact_id,
+            r.attempt_number,
+            r.phone_number,
+            r.ring_timeout_seconds,
+            r.time_limit_seconds,
+        )
+        for r in rows
+    ]
     return claimed, campaign.caller_id
 
 
@@ -190,13 +224,7 @@ async def place_calls(
     urls: CallUrls,
 ) -> None:
     """Call each committed attempt once; save the ids, close the ones the provider refused."""
-    gate = asyncio.Semaphore(PROVIDER_CONCURRENCY)
-
-    async def place_one(c: Claimed) -> str | AttemptClose | None:
-        async with gate:
-            return await _place(provider, c, caller_id, urls)
-
-    results = await asyncio.gather(*(place_one(c) for c in claimed))
+    results = await gather_bounded(claimed, lambda c: _place(provider, c, caller_id, urls))
     placed = [
         (c.attempt_id, r) for c, r in zip(claimed, results, strict=True) if isinstance(r, str)
     ]
@@ -223,6 +251,8 @@ async def _place(
         from_=caller_id,
         voice_url=urls.voice(claimed.attempt_id),
         status_callback_url=urls.status(claimed.attempt_id),
+        ring_timeout_seconds=claimed.ring_timeout_seconds,
+        time_limit_seconds=claimed.time_limit_seconds,
     )
     try:
         return (await provider.initiate_call(request)).provider_call_id

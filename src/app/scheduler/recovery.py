@@ -1,9 +1,16 @@
-"""Recovery of attempts the provider has gone silent about, and of finished campaigns."""
+"""Recovery of attempts the provider has gone silent about, and of finished campaigns.
+
+A silent attempt (no provider news for STALE_ATTEMPT_SECONDS) is reconciled with the provider:
+closed with the provider's word when it says the call ended, kept when it says the call goes on,
+and kept while the provider cannot be asked or gives no usable answer, until the call is
+provably over (`reconcile.py`). Closing twice is impossible: every close re-checks the attempt
+under a row lock and is conditional on `ended_at IS NULL`.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,18 +20,23 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.calls.models import AttemptStatus
 from app.calls.policy import classify
 from app.calls.service import AttemptClose, close_attempts
-from app.metrics import STALE_RECOVERED
+from app.logs import one_line
+from app.metrics import RECOVERY_UNCONFIRMED, STALE_RECOVERED
+from app.scheduler.bounded import gather_bounded
+from app.scheduler.reconcile import Verdict, provably_over_at, reconcile
 from app.telephony.base import CallReport, TelephonyProvider
-from app.telephony.statuses import is_final
 
 log = logging.getLogger(__name__)
 
+# Silent attempts, the least recently looked at first, so that while the provider cannot answer
+# the asks rotate over every open attempt instead of repeating the oldest ones.
 _CANDIDATES = text("""
-SELECT id, provider_call_id, answered_at IS NOT NULL AS answered, outcome
+SELECT id, provider_call_id, answered_at IS NOT NULL AS answered, outcome,
+       started_at, ring_timeout_seconds, time_limit_seconds
 FROM call_attempts
 WHERE ended_at IS NULL
   AND last_event_at < CAST(:now AS timestamptz) - make_interval(secs => CAST(:stale AS float8))
-ORDER BY last_event_at
+ORDER BY greatest(last_event_at, checked_at), id
 LIMIT :limit
 """)
 
@@ -36,9 +48,19 @@ WHERE id = ANY(CAST(:ids AS bigint[])) AND ended_at IS NULL
 FOR UPDATE SKIP LOCKED
 """)
 
-_TOUCH = text("""
-UPDATE call_attempts SET last_event_at = now()
+# The provider vouched for the call: that is news.
+_LIVE = text("""
+UPDATE call_attempts SET last_event_at = now(), checked_at = now(), unconfirmed_since = NULL
 WHERE id = ANY(CAST(:ids AS bigint[])) AND ended_at IS NULL
+""")
+
+# No usable word: note it, and report the attempts for which this is the first time (now() is the
+# transaction's start, so `unconfirmed_since = now()` holds only where it was just set).
+_UNCONFIRMED = text("""
+UPDATE call_attempts
+SET checked_at = now(), unconfirmed_since = coalesce(unconfirmed_since, now())
+WHERE id = ANY(CAST(:ids AS bigint[])) AND ended_at IS NULL
+RETURNING id, unconfirmed_since = now() AS first_time
 """)
 
 # Two statements: lock first, then look for remaining work with a snapshot taken after the lock,
@@ -59,32 +81,51 @@ WHERE c.id = ANY(CAST(:ids AS bigint[])) AND c.status = 'running'
 RETURNING c.id
 """)
 
+# At most this many silent attempts are looked at per tick: with the provider's API hanging,
+# one tick then waits for at most limit / PROVIDER_CONCURRENCY request timeouts.
+RECOVERY_BATCH = 200
+
+
+@dataclass(frozen=True)
+class RecoveryPolicy:
+    stale_seconds: float  # silence after which the provider is asked
+    margin_seconds: float  # added to ring timeout + time limit: the call is then provably over
+
+
+@dataclass(frozen=True)
+class _Answer:
+    report: CallReport | None  # None: no usable word
+    why: str = ""  # why there is no usable word
+
 
 async def recover_stale(
     sessions: async_sessionmaker[AsyncSession],
     provider: TelephonyProvider,
     *,
     now: datetime,
-    stale_seconds: float,
-    limit: int = 500,
+    policy: RecoveryPolicy,
+    limit: int = RECOVERY_BATCH,
 ) -> int:
-    """Reconcile silent attempts with the provider; close the dead ones. Safe to run anywhere."""
-    params = {"now": now, "stale": stale_seconds}
+    """Reconcile silent attempts with the provider; returns how many were closed."""
+    params = {"now": now, "stale": policy.stale_seconds}
     async with sessions() as session:
         candidates = (await session.execute(_CANDIDATES, {**params, "limit": limit})).all()
     if not candidates:
         return 0
-    reports = await asyncio.gather(*(_ask(provider, c.provider_call_id) for c in candidates))
-    alive: list[int] = []
-    closes: list[AttemptClose] = []
-    for candidate, report in zip(candidates, reports, strict=True):
-        if report.status is not None and not is_final(report.status):
-            alive.append(candidate.id)  # the call is really still going: do not redial
-        else:
-            closes.append(_close(candidate, report))
+    answers = await gather_bounded(candidates, lambda c: _ask(provider, c.provider_call_id))
+    by_verdict: dict[Verdict, list[tuple[Row[Any], _Answer]]] = {v: [] for v in Verdict}
+    for candidate, answer in zip(candidates, answers, strict=True):
+        over_at = _over_at(candidate, policy)
+        by_verdict[reconcile(answer.report, now=now, over_at=over_at)].append((candidate, answer))
+    closes = [
+        _close(c, a.report)
+        for v in (Verdict.CLOSE, Verdict.CLOSE_UNCONFIRMED)
+        for c, a in by_verdict[v]
+    ]
     async with sessions() as session, session.begin():
-        if alive:
-            await session.execute(_TOUCH, {"ids": alive})
+        if by_verdict[Verdict.LIVE]:
+            await session.execute(_LIVE, {"ids": [c.id for c, _ in by_verdict[Verdict.LIVE]]})
+        await _note_unconfirmed(session, by_verdict[Verdict.WAIT], policy)
         locked = set(
             (await session.execute(_STILL_STALE, {**params, "ids": [c.attempt_id for c in closes]}))
             .scalars()
@@ -111,29 +152,64 @@ async def finish_campaigns(sessions: async_sessionmaker[AsyncSession]) -> list[i
     return finished
 
 
-async def _ask(provider: TelephonyProvider, provider_call_id: str | None) -> CallReport:
+async def _ask(provider: TelephonyProvider, provider_call_id: str | None) -> _Answer:
     if provider_call_id is None:
-        return CallReport(status=None)
+        # Placed (or not) by a process that died before saving the id: the provider may still
+        # call back with the attempt id and have the call adopted.
+        return _Answer(None, "no provider call id was saved")
     try:
-        return await provider.fetch_call(provider_call_id)
-    except Exception as exc:  # an unreachable provider must not stop recovery of the rest
-        log.warning("Could not ask the provider about call %s: %s", provider_call_id, exc)
-        return CallReport(status=None)
+        report = await provider.fetch_call(provider_call_id)
+    except Exception as exc:  # unreachable, a 5xx, a timeout, an answer not understood
+        return _Answer(None, f"provider could not be asked: {one_line(exc)}")
+    if report.status is None:
+        return _Answer(None, "the provider does not know the call")
+    return _Answer(report)
 
 
-def _close(candidate: Row[Any], report: CallReport) -> AttemptClose:
-    status = report.status or AttemptStatus.STALE
+def _over_at(candidate: Row[Any], policy: RecoveryPolicy) -> datetime:
+    return provably_over_at(
+        candidate.started_at,
+        ring_timeout_seconds=candidate.ring_timeout_seconds,
+        time_limit_seconds=candidate.time_limit_seconds,
+        margin=policy.margin_seconds,
+    )
+
+
+async def _note_unconfirmed(
+    session: AsyncSession, waiting: list[tuple[Row[Any], _Answer]], policy: RecoveryPolicy
+) -> None:
+    """Count every unconfirmed ask; log each attempt once, the first time."""
+    if not waiting:
+        return
+    RECOVERY_UNCONFIRMED.inc(len(waiting))
+    rows = await session.execute(_UNCONFIRMED, {"ids": [c.id for c, _ in waiting]})
+    first = {row.id for row in rows if row.first_time}
+    for candidate, answer in waiting:
+        if candidate.id in first:
+            log.warning(
+                "Call attempt %s kept open: %s; asking again each tick until the call is "
+                "provably over at %s",
+                candidate.id,
+                answer.why,
+                _over_at(candidate, policy).isoformat(timespec="seconds"),
+            )
+
+
+def _close(candidate: Row[Any], report: CallReport | None) -> AttemptClose:
+    status = report.status if report is not None and report.status else AttemptStatus.STALE
     outcome = classify(
         status,
-        answered=candidate.answered or bool(report.duration_seconds),
-        answered_by=report.answered_by,
+        answered=candidate.answered or bool(report and report.duration_seconds),
+        answered_by=report.answered_by if report else None,
         survey_outcome=candidate.outcome,  # a survey that ended keeps its outcome
     )
     return AttemptClose(
         candidate.id,
         status,
         outcome,
-        error="no provider news" if report.status is None else None,
-        answered_by=report.answered_by,
-        duration_seconds=report.duration_seconds,
+        error="no word from the provider; closed once the call was provably over"
+        if report is None
+        else None,
+        answered_by=report.answered_by if report else None,
+        duration_seconds=report.duration_seconds if report else None,
     )

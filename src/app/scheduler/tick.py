@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.scheduler.dispatch import CallUrls, DispatchLimits, dispatch
-from app.scheduler.recovery import finish_campaigns, recover_stale
+from app.scheduler.recovery import RecoveryPolicy, finish_campaigns, recover_stale
 from app.telephony.base import TelephonyProvider
 
 
@@ -21,7 +21,7 @@ class TickContext:
     provider: TelephonyProvider
     limits: DispatchLimits
     urls: CallUrls
-    stale_seconds: float
+    recovery: RecoveryPolicy
 
     @classmethod
     def from_settings(
@@ -37,9 +37,13 @@ class TickContext:
                 batch_size=settings.dispatch_batch_size,
                 calls_per_second=settings.calls_per_second,
                 interval_seconds=settings.scheduler_interval_seconds,
+                ring_timeout_seconds=settings.ring_timeout_seconds,
             ),
             urls=CallUrls(settings.public_base_url),
-            stale_seconds=settings.stale_attempt_seconds,
+            recovery=RecoveryPolicy(
+                stale_seconds=settings.stale_attempt_seconds,
+                margin_seconds=settings.recovery_margin_seconds,
+            ),
         )
 
 
@@ -64,9 +68,7 @@ async def run_tick(
 ) -> TickReport:
     """Run one tick; `still_leader` is asked again right before dispatching."""
     now = await db_now(ctx.sessions)
-    recovered = await recover_stale(
-        ctx.sessions, ctx.provider, now=now, stale_seconds=ctx.stale_seconds
-    )
+    recovered = await recover_stale(ctx.sessions, ctx.provider, now=now, policy=ctx.recovery)
     if still_leader is not None and not await still_leader():
         return TickReport(now=now, recovered=recovered, lost_leadership=True)
     dispatched = await dispatch(

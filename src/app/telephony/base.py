@@ -20,6 +20,14 @@ class InvalidNumberError(TelephonyError):
     """The provider says the destination number cannot be called at all."""
 
 
+class ProviderUnavailable(Exception):
+    """The provider gave no clear answer (unreachable, timed out, a 5xx, an answer not understood).
+
+    Deliberately not a `TelephonyError`: whatever was asked may or may not have happened (a call
+    may exist), so callers must not act as if it had been refused.
+    """
+
+
 class WebhookRejected(Exception):
     """An inbound webhook failed authentication (answer 403)."""
 
@@ -35,7 +43,8 @@ class CallRequest:
     from_: str | None
     voice_url: str
     status_callback_url: str
-    ring_timeout_seconds: int = 30
+    ring_timeout_seconds: int  # the provider stops ringing after this long
+    time_limit_seconds: int  # and ends an answered call after this long
 
 
 @dataclass(frozen=True)
@@ -89,8 +98,12 @@ class TelephonyProvider(Protocol):
         """End a call; a call that already ended counts as success."""
         ...
 
-    async def fetch_call(self, provider_call_id: str | None) -> CallReport:
-        """Ask the provider where a call stands (reconciliation of silent attempts)."""
+    async def fetch_call(self, provider_call_id: str) -> CallReport:
+        """Ask the provider where a call stands (reconciliation of silent attempts).
+
+        Status None: the provider says it has no such call. ProviderUnavailable when it cannot
+        be asked or gives an answer that cannot be understood.
+        """
         ...
 
     async def aclose(self) -> None:

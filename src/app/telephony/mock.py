@@ -80,8 +80,8 @@ class MockProvider:
         if self._simulation is not None:
             self._simulation.hang_up(provider_call_id)
 
-    async def fetch_call(self, provider_call_id: str | None) -> CallReport:
-        if self._simulation is None or provider_call_id is None:
+    async def fetch_call(self, provider_call_id: str) -> CallReport:
+        if self._simulation is None:
             # Without simulation the mock keeps no call state, so it cannot vouch for any call.
             return CallReport(status=None)
         return self._simulation.report(provider_call_id)

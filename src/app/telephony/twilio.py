@@ -5,9 +5,10 @@ Errors become the project's own exceptions:
 
 - `InvalidNumberError`: Twilio says the destination can never be called (21211, 21214, ...);
 - `TelephonyError`: any other 4xx, so the call was certainly not placed;
-- `TwilioUnavailable`: a 5xx, a timeout or a broken connection. The call may or may not exist,
-  so it is deliberately *not* a `TelephonyError`: the dispatcher leaves the attempt open for a
-  callback to adopt or for recovery to reconcile, and never redials blindly.
+- `ProviderUnavailable`: a 5xx, a timeout, a broken connection or an answer that is not what
+  Twilio sends. The call may or may not exist, so it is deliberately *not* a `TelephonyError`:
+  the dispatcher leaves the attempt open for a callback to adopt or for recovery to reconcile,
+  and recovery never closes a call on such an answer before the call is provably over.
 
 Every inbound webhook is authenticated with `X-Twilio-Signature` over the public URL
 (PUBLIC_BASE_URL + path + query) before its body is even looked at.
@@ -38,6 +39,7 @@ from app.telephony.base import (
     InboundWebhook,
     InvalidNumberError,
     PlacedCall,
+    ProviderUnavailable,
     StatusEvent,
     TelephonyError,
     WebhookInvalid,
@@ -54,12 +56,20 @@ INVALID_NUMBER_CODES = frozenset({21211, 21214, 21217, 13223, 13224})
 CALL_GONE_CODES = frozenset({20404, 21220})
 # One repeated form parameter each: a space-joined string leaves calls stuck at `initiated`.
 STATUS_CALLBACK_EVENTS = ("initiated", "ringing", "answered", "completed")
-# requests has no timeout by default; a hung connection must become an "unknown outcome".
-REST_TIMEOUT_SECONDS = 15.0
-
-
-class TwilioUnavailable(Exception):
-    """Twilio did not give a clear answer (5xx, timeout, network): the outcome is unknown."""
+# Twilio's CallStatus values; anything else in an answer means the answer is not understood.
+CALL_STATUSES = frozenset(
+    {
+        "queued",
+        "initiated",
+        "ringing",
+        "in-progress",
+        "completed",
+        "busy",
+        "failed",
+        "no-answer",
+        "canceled",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -69,7 +79,8 @@ class TwilioConfig:
     from_number: str
     api_base_url: str | None = None
     machine_detection: str = "off"
-    ring_timeout_seconds: int = 30
+    # requests has no timeout by default; a hung connection must become an "unknown outcome".
+    api_timeout_seconds: float = 15.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TwilioConfig:
@@ -96,7 +107,7 @@ class TwilioConfig:
             from_number=settings.twilio_from_number or "",
             api_base_url=settings.twilio_api_base_url,
             machine_detection=settings.twilio_machine_detection,
-            ring_timeout_seconds=settings.twilio_ring_timeout_seconds,
+            api_timeout_seconds=settings.twilio_api_timeout_seconds,
         )
 
 
@@ -118,7 +129,7 @@ def make_client(config: TwilioConfig) -> Any:
     client = Client(
         config.account_sid,
         config.auth_token,
-        http_client=TwilioHttpClient(timeout=REST_TIMEOUT_SECONDS),
+        http_client=TwilioHttpClient(timeout=config.api_timeout_seconds),
     )
     if config.api_base_url:
         # Domain.base_url is what the library joins every resource path onto.
@@ -158,20 +169,23 @@ class TwilioProvider:
                 return
             raise
 
-    async def fetch_call(self, provider_call_id: str | None) -> CallReport:
+    async def fetch_call(self, provider_call_id: str) -> CallReport:
         """Where Twilio says the call stands; an unknown sid reports status None."""
-        if not provider_call_id:
-            return CallReport(status=None)
         try:
             call = await self._run(self._client.calls(provider_call_id).fetch)
         except _TwilioError as exc:
             if exc.status == 404:
                 return CallReport(status=None)
             raise
+        status = _text(call.status)
+        if status not in CALL_STATUSES:
+            raise ProviderUnavailable(f"Twilio answered an unknown call status {status!r}")
+        try:
+            duration = int(call.duration) if call.duration not in (None, "") else None
+        except (TypeError, ValueError):
+            raise ProviderUnavailable(f"Twilio answered a duration {call.duration!r}") from None
         return CallReport(
-            status=_text(call.status),
-            answered_by=_text(call.answered_by),
-            duration_seconds=int(call.duration) if call.duration not in (None, "") else None,
+            status=status, answered_by=_text(call.answered_by), duration_seconds=duration
         )
 
     def validate_webhook(self, webhook: InboundWebhook) -> dict[str, str]:
@@ -201,8 +215,9 @@ class TwilioProvider:
             "status_callback": request.status_callback_url,
             "status_callback_method": "POST",
             "status_callback_event": list(STATUS_CALLBACK_EVENTS),
-            # CallRequest.ring_timeout_seconds is not set by the dispatcher: the setting rules.
-            "timeout": self._config.ring_timeout_seconds,
+            "timeout": request.ring_timeout_seconds,
+            # Twilio's own default is 4 hours; with it, a call is provably over much sooner.
+            "time_limit": request.time_limit_seconds,
         }
         if self._config.machine_detection != "off":
             # Synchronous AMD: Twilio waits for the verdict and sends AnsweredBy with the
@@ -235,10 +250,13 @@ class _InvalidNumber(InvalidNumberError, _TwilioError):
 
 def _translate(exc: Exception) -> Exception:
     if not isinstance(exc, TwilioRestException | TwilioServiceException):
-        # requests' errors (timeouts, refused connections) are OSErrors; anything else is a bug
-        # and keeps its own type, which the dispatcher also treats as an unknown outcome.
+        # requests' errors (timeouts, refused connections) are OSErrors; a body that is not JSON
+        # is a ValueError. Anything else is a bug and keeps its own type, which the dispatcher
+        # and recovery also treat as an unknown outcome.
         if isinstance(exc, OSError):
-            return TwilioUnavailable(f"Twilio unreachable: {one_line(exc)}")
+            return ProviderUnavailable(f"Twilio unreachable: {one_line(exc)}")
+        if isinstance(exc, ValueError):
+            return ProviderUnavailable(f"Twilio's answer not understood: {one_line(exc)}")
         return exc
     status, code = int(exc.status), _code(exc.code)
     # str(exc) is a coloured multi-line banner on a TTY; build one plain line instead.
@@ -248,7 +266,7 @@ def _translate(exc: Exception) -> Exception:
         return _InvalidNumber(message, status, code)
     if 400 <= status < 500:
         return _TwilioError(message, status, code)
-    return TwilioUnavailable(message)
+    return ProviderUnavailable(message)
 
 
 class _FormParams(dict[str, str]):

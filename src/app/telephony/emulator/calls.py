@@ -68,7 +68,9 @@ class EmulatedCall:
     webhooks: list[Delivery] = field(default_factory=list)
     callbacks: list[Delivery] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    finished: asyncio.Event = field(default_factory=asyncio.Event)
+    fetches: int = 0  # REST fetches of this call (reconciliation asks)
+    ended: asyncio.Event = field(default_factory=asyncio.Event)  # set at the final status
+    finished: asyncio.Event = field(default_factory=asyncio.Event)  # set when playing is over
 
     def param(self, name: str, default: str | None = None) -> str | None:
         values = self.request.get(name)
@@ -102,6 +104,7 @@ class EmulatedCall:
             return False
         self.status = status
         self.ended_offset = self.offset
+        self.ended.set()
         return True
 
     def note(self, text: str) -> None:
@@ -171,6 +174,7 @@ class EmulatedCall:
             "webhooks": [d.as_json() for d in self.webhooks],
             "callbacks": [d.as_json() for d in self.callbacks],
             "notes": self.notes,
+            "fetches": self.fetches,
         }
 
     def _at(self, offset: float | None) -> datetime | None:

@@ -6,8 +6,9 @@ respondent's next step, or by the call's `answer_source` when it has one; Twilio
 result to the action URL (default: the document's own URL) and follows the TwiML that comes
 back. With no input it posts an empty result only when `actionOnEmptyResult="true"`, and
 otherwise falls through to the next verb. The call ends at `<Hangup>`, when the respondent hangs
-up, or when a document runs out of verbs. A webhook that fails (no 2xx, not TwiML) ends the call
-after Twilio's "application error" message (11200/12100).
+up, when a document runs out of verbs, or at the create request's `TimeLimit` (simulated time).
+A webhook that fails (no 2xx, not TwiML) ends the call after Twilio's "application error"
+message (11200/12100).
 With `retry_webhooks` every request is made twice and the second response is the one followed.
 """
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 APPLICATION_ERROR = "We are sorry, an application error has occurred. Goodbye."
 CHARS_PER_SECOND = 14.0  # speaking rate, for the simulated clock
 ANSWER_SECONDS = 2.0  # time a respondent takes to answer
+DEFAULT_TIME_LIMIT = 4 * 3600
 
 
 @dataclass
@@ -50,6 +52,10 @@ class Interpreter:
         step: Fetch | None = Fetch(call.param("Url") or "", call.param("Method", "POST") or "POST")
         fetched = 0
         while step is not None and not call.is_final:
+            if self._past_time_limit():
+                call.note("TimeLimit reached: Twilio ended the call")
+                call.end("completed")
+                return
             if fetched >= self.emulator.options.max_webhooks:
                 call.note(f"more than {fetched} TwiML requests: the emulator hung up")
                 return
@@ -58,6 +64,13 @@ class Interpreter:
             if document is None:
                 return
             step = self._execute(document, step.url)
+
+    def _past_time_limit(self) -> bool:
+        """Twilio ends a call `TimeLimit` seconds after it was answered (4 hours by default)."""
+        raw = self.call.param("TimeLimit") or ""
+        limit = int(raw) if raw.isdigit() else DEFAULT_TIME_LIMIT
+        answered = self.call.answered_offset
+        return answered is not None and self.call.offset - answered >= limit
 
     async def _fetch(self, step: Fetch) -> ET.Element | None:
         times = 2 if self.emulator.options.retry_webhooks else 1

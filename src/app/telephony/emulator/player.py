@@ -9,6 +9,8 @@ another order, as Twilio's delivery order is not guaranteed.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from typing import TYPE_CHECKING
 
@@ -47,7 +49,7 @@ class Callbacks:
         self.sequence = 0
 
     async def emit(self, event: str) -> None:
-        if event not in self.events:
+        if event not in self.events or self.call.respondent.lost_callbacks:
             return
         params = {
             **call_params(self.call),
@@ -90,6 +92,7 @@ async def play_call(call: EmulatedCall, emulator: Emulator) -> None:
     callbacks = Callbacks(call, emulator)
     try:
         await _connect(call, emulator, callbacks)
+        await _hold(call)
         if call.status == "in-progress":
             await Interpreter(call, emulator).run()
             call.end("completed")
@@ -129,6 +132,14 @@ async def _connect(call: EmulatedCall, emulator: Emulator, callbacks: Callbacks)
         call.advance(AMD_SECONDS)
     call.answer(verdict)
     await callbacks.emit("answered")
+
+
+async def _hold(call: EmulatedCall) -> None:
+    """Keep an answered call live, silent, for the respondent's hold time (real seconds)."""
+    if call.status != "in-progress" or not call.respondent.hold_seconds:
+        return
+    with contextlib.suppress(TimeoutError):  # held to the end: the call goes on
+        await asyncio.wait_for(call.ended.wait(), call.respondent.hold_seconds)
 
 
 def _int(value: str | None, default: int) -> int:

@@ -12,6 +12,11 @@ With answering-machine detection requested, `AnsweredBy` reports human / machine
 machine_end_beep with DetectMessageEnd) / fax, unless `answered_by` overrides it (to model AMD
 mistakes). A number nobody registered gets `DEFAULT_RESPONDENT`: it answers, then hangs up at
 the first Gather.
+
+Faults of Twilio itself, per number: `hold_seconds` keeps an answered call live (real seconds)
+before its TwiML is fetched; `lost_callbacks` never delivers the call's status callbacks;
+`fetch_fault` makes the REST API's fetch of the call answer HTTP 500 (`error`), stall past any
+client's timeout (`timeout`) or answer a body that is not JSON (`garbage`).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Behaviour = Literal["answer", "no-answer", "busy", "failed", "machine", "fax", "invalid"]
+FetchFault = Literal["error", "timeout", "garbage"]
 
 
 class Answer(BaseModel):
@@ -70,6 +76,9 @@ class Respondent(BaseModel):
     error_code: int | None = None
     # Simulated seconds of ringing before the outcome (ring timeout caps it for no-answer).
     ring_seconds: float = Field(default=4.0, ge=0)
+    hold_seconds: float = Field(default=0.0, ge=0, le=3600)
+    lost_callbacks: bool = False
+    fetch_fault: FetchFault | None = None
 
     def answer_at(self, index: int) -> Answer:
         """The step for the index-th Gather of the call (0-based)."""

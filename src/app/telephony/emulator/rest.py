@@ -2,7 +2,7 @@
 
 - `POST /2010-04-01/Accounts/{AccountSid}/Calls.json`: create (form params as the library sends
   them, repeated names kept), 201 with the Call resource, or Twilio's JSON error (21211 ...);
-- `GET  .../Calls/{Sid}.json`: fetch;
+- `GET  .../Calls/{Sid}.json`: fetch (or the respondent's `fetch_fault`);
 - `POST .../Calls/{Sid}.json`: update `Status=completed|canceled` (hang up / cancel).
 
 Requests authenticate with HTTP basic auth: account SID and auth token (20003 otherwise).
@@ -10,6 +10,7 @@ Requests authenticate with HTTP basic auth: account SID and auth token (20003 ot
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hmac
@@ -17,7 +18,7 @@ import re
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from app.telephony.emulator.calls import API_VERSION, EmulatedCall, new_sid
 from app.telephony.emulator.state import Emulator
@@ -25,10 +26,14 @@ from app.telephony.emulator.state import Emulator
 router = APIRouter(prefix=f"/{API_VERSION}/Accounts/{{account_sid}}")
 
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+# A stalled fetch answers this late: past any sensible client timeout, short enough to let the
+# emulator shut down soon after a test.
+STALL_SECONDS = 5.0
 
 MESSAGES = {
     20003: "Authenticate",
     20404: "The requested resource {uri} was not found",
+    20500: "An internal server error has occurred",
     21201: "No 'To' number is specified",
     21205: "Url parameter is required.",
     21211: "The 'To' number {to} is not a valid phone number.",
@@ -120,12 +125,20 @@ def _refusal(emulator: Emulator, params: dict[str, list[str]]) -> JSONResponse |
 
 
 @router.get("/Calls/{sid}.json")
-async def fetch_call(account_sid: str, sid: str, request: Request) -> JSONResponse:
+async def fetch_call(account_sid: str, sid: str, request: Request) -> Response:
     if not authenticated(request, account_sid):
         return twilio_error(401, 20003)
     call = emulator_of(request).calls.get(sid)
     if call is None:
         return twilio_error(404, 20404, uri=request.url.path)
+    call.fetches += 1
+    fault = call.respondent.fetch_fault
+    if fault == "error":
+        return twilio_error(500, 20500)
+    if fault == "timeout":
+        await asyncio.sleep(STALL_SECONDS)
+    if fault == "garbage":
+        return Response("<html>502 Bad Gateway</html>", status_code=200, media_type="text/html")
     return JSONResponse(call.resource())
 
 
