@@ -9,8 +9,6 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.telephony.simulation.mix import DEFAULT_MIX, parse_mix
-
 
 class SettingsError(Exception):
     """A setting has a value the service cannot start with."""
@@ -44,9 +42,9 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("ring_timeout_seconds", "twilio_ring_timeout_seconds"),
     )
     twilio_speech_model: str = "phone_call"
-    # Simulated respondents for the mock provider (see app.telephony.simulation).
+    # Simulated respondents for the mock provider (see callsim.people).
     mock_simulation: bool = False
-    mock_simulation_mix: str = DEFAULT_MIX
+    mock_simulation_mix: str | None = None  # unset: the simulation's own default mix
     mock_simulation_seed: int = 0
     mock_step_delay_seconds: float = Field(default=0.05, ge=0, le=10)
 
@@ -75,12 +73,6 @@ class Settings(BaseSettings):
         if value is None or not value.strip():
             return None
         return to_asyncpg_url(value.strip())
-
-    @field_validator("mock_simulation_mix")
-    @classmethod
-    def _known_behaviours(cls, value: str) -> str:
-        parse_mix(value)
-        return value
 
     @field_validator("public_base_url")
     @classmethod

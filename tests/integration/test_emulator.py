@@ -19,9 +19,9 @@ import httpx
 import pytest
 
 from app.telephony.base import CallRequest, ProviderUnavailable
-from app.telephony.emulator.interpreter import APPLICATION_ERROR
 from app.telephony.twilio import TwilioProvider
 from app.telephony.twiml import GatherSpec, render_hangup, render_turn
+from callsim.twilio.interpreter import APPLICATION_ERROR
 from tests.support.twilio_emulator import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -494,7 +494,7 @@ def test_the_emulator_runs_as_a_module() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    command = [sys.executable, "-m", "app.telephony.emulator", "--port", str(port)]
+    command = [sys.executable, "-m", "callsim.twilio", "--port", str(port)]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "TWILIO_AUTH_TOKEN": "T"}
     process = subprocess.Popen([*command, "--seed", "3"], env=env, cwd=ROOT)
     try:

@@ -24,12 +24,12 @@ from app.config import Settings, SettingsError, get_settings
 from app.dialogue.survey import Language
 from app.main import create_app
 from app.telephony.base import CallRequest
-from app.telephony.emulator.respondent import HANG_UP, Answer, GatherHeard
 from app.telephony.factory import create_provider
 from app.telephony.mock import MockProvider
-from app.telephony.simulation.mix import DEFAULT_MIX, Behaviour, parse_mix
-from app.telephony.simulation.player import Simulation, person_for, twilio_request
-from app.telephony.simulation.respondent import WORDS, SimulatedRespondent, answer_to
+from callsim.people.mix import DEFAULT_MIX, Behaviour, parse_mix
+from callsim.people.player import Simulation, person_for, twilio_request
+from callsim.people.respondent import WORDS, SimulatedRespondent, answer_to
+from callsim.twilio.respondent import HANG_UP, Answer, GatherHeard
 from tests.acceptance.processes import free_port
 from tests.support.factories import call_window, campaign_document, csv_body
 from tests.support.twilio_emulator import serve
@@ -83,7 +83,7 @@ def test_simulation_is_off_by_default_with_a_valid_default_mix() -> None:
     settings = get_settings()
 
     assert settings.mock_simulation is False
-    assert settings.mock_simulation_mix == DEFAULT_MIX
+    assert settings.mock_simulation_mix is None  # the simulation's default mix
     assert sum(parse_mix(DEFAULT_MIX).values()) == 100
     assert (settings.mock_simulation_seed, settings.mock_step_delay_seconds) == (0, 0.05)
 
@@ -114,10 +114,11 @@ def test_mock_simulation_reads_on_and_off(
 def test_a_bad_mix_stops_start_up_naming_the_variable(
     monkeypatch: pytest.MonkeyPatch, mix: str, reason: str
 ) -> None:
+    monkeypatch.setenv("MOCK_SIMULATION", "on")
     monkeypatch.setenv("MOCK_SIMULATION_MIX", mix)
 
     with pytest.raises(SettingsError, match=f"MOCK_SIMULATION_MIX: .*{reason}"):
-        get_settings()
+        create_provider(get_settings())
 
 
 def test_a_mix_may_leave_behaviours_out() -> None:

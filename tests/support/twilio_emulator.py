@@ -23,8 +23,8 @@ from fastapi import FastAPI, Request, Response
 
 from app.config import Settings
 from app.telephony.base import InboundWebhook, StatusEvent, WebhookRejected
-from app.telephony.emulator import EmulatorOptions, create_app
 from app.telephony.twilio import TwilioProvider
+from callsim.twilio import EmulatorOptions, create_app
 
 ACCOUNT_SID = "AC" + "0" * 31 + "1"
 AUTH_TOKEN = "emulator-auth-token"

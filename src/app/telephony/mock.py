@@ -6,7 +6,7 @@ processes.
 
 With MOCK_SIMULATION=on it still rings no phone, but each call is played by a simulated
 respondent that drives the service's own voice and status webhooks as Twilio would (see
-`app.telephony.simulation`). That loads the emulator, so it is imported only then.
+`callsim.people`). That loads the emulator, so it is imported only then.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.config import Settings, SettingsError
 from app.telephony.base import (
     CallReport,
     CallRequest,
@@ -29,8 +30,7 @@ from app.telephony.base import (
 from app.telephony.statuses import PROVIDER_STATUSES
 
 if TYPE_CHECKING:
-    from app.config import Settings
-    from app.telephony.simulation.player import Simulation
+    from callsim.people.player import Simulation
 
 log = logging.getLogger(__name__)
 
@@ -47,17 +47,20 @@ class MockProvider:
         """The mock with MOCK_CALL_LOG, simulating respondents when MOCK_SIMULATION is on."""
         if not settings.mock_simulation:
             return cls(ledger=settings.mock_call_log)
-        from app.telephony.simulation.mix import parse_mix
-        from app.telephony.simulation.player import Simulation
+        # A tool for tests and the demo, not part of the product: loaded only when asked for.
+        from callsim.people.player import Simulation
 
-        simulation = Simulation(
-            parse_mix(settings.mock_simulation_mix),
-            seed=settings.mock_simulation_seed,
-            step_delay=settings.mock_step_delay_seconds,
-        )
+        try:
+            simulation = Simulation.from_mix(
+                settings.mock_simulation_mix,
+                seed=settings.mock_simulation_seed,
+                step_delay=settings.mock_step_delay_seconds,
+            )
+        except ValueError as exc:
+            raise SettingsError(f"invalid setting MOCK_SIMULATION_MIX: {exc}") from None
         log.info(
             "Mock provider simulates respondents: mix %s, seed %s, callbacks to %s",
-            settings.mock_simulation_mix,
+            simulation.mix_text,
             settings.mock_simulation_seed,
             settings.public_base_url,
         )

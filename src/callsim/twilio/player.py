@@ -12,13 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING
 
-from app.telephony.emulator.calls import EmulatedCall, call_params, rfc2822
-from app.telephony.emulator.interpreter import Interpreter
-
-if TYPE_CHECKING:
-    from app.telephony.emulator.state import Emulator
+from callsim.twilio.calls import EmulatedCall, call_params, rfc2822
+from callsim.twilio.interpreter import Interpreter
+from callsim.twilio.state import Emulator
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +83,11 @@ class Callbacks:
             url, method, params, times=times, kind="status"
         )
         self.call.callbacks.extend(deliveries)
+
+
+def start_call(emulator: Emulator, call: EmulatedCall) -> None:
+    """Register the call with the emulator and play it in the background."""
+    emulator.run(call, play_call(call, emulator))
 
 
 async def play_call(call: EmulatedCall, emulator: Emulator) -> None:

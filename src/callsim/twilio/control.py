@@ -17,9 +17,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from app.telephony.emulator.calls import EmulatedCall
-from app.telephony.emulator.respondent import Respondent
-from app.telephony.emulator.state import Emulator
+from callsim.twilio.calls import EmulatedCall
+from callsim.twilio.respondent import Respondent
+from callsim.twilio.state import Emulator
 
 router = APIRouter(prefix="/_emulator")
 

@@ -20,8 +20,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from app.telephony.emulator.calls import API_VERSION, EmulatedCall, new_sid
-from app.telephony.emulator.state import Emulator
+from callsim.twilio.calls import API_VERSION, EmulatedCall, new_sid
+from callsim.twilio.player import start_call
+from callsim.twilio.state import Emulator
 
 router = APIRouter(prefix=f"/{API_VERSION}/Accounts/{{account_sid}}")
 
@@ -104,7 +105,7 @@ async def create_call(account_sid: str, request: Request) -> JSONResponse:
         request=params,
         respondent=emulator.respondent_for(to),
     )
-    emulator.play(call)
+    start_call(emulator, call)
     return JSONResponse(call.resource(), status_code=201)
 
 

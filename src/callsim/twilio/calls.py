@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 
-from app.telephony.emulator.respondent import AnswerSource, Respondent
-from app.telephony.emulator.webhooks import Delivery
+from callsim.twilio.respondent import AnswerSource, Respondent
+from callsim.twilio.webhooks import Delivery
 
 FINAL = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
 API_VERSION = "2010-04-01"

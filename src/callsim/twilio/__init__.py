@@ -6,8 +6,8 @@ the emulator plays the call: signed status callbacks, the TwiML at `Url`, Gather
 respondent registered for the number. See `control.py` for the `/_emulator` API.
 """
 
-from app.telephony.emulator.app import create_app
-from app.telephony.emulator.respondent import Answer, Respondent
-from app.telephony.emulator.state import Emulator, EmulatorOptions
+from callsim.twilio.app import create_app
+from callsim.twilio.respondent import Answer, Respondent
+from callsim.twilio.state import Emulator, EmulatorOptions
 
 __all__ = ["Answer", "Emulator", "EmulatorOptions", "Respondent", "create_app"]

@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from app.telephony.emulator import control, rest
-from app.telephony.emulator.state import Emulator, EmulatorOptions
+from callsim.twilio.control import router as control_router
+from callsim.twilio.rest import router as rest_router
+from callsim.twilio.state import Emulator, EmulatorOptions
 
 
 def create_app(
@@ -27,6 +28,6 @@ def create_app(
 
     app = FastAPI(title="Twilio emulator", lifespan=lifespan, openapi_url=None)
     app.state.emulator = emulator
-    app.include_router(rest.router)
-    app.include_router(control.router)
+    app.include_router(rest_router)
+    app.include_router(control_router)
     return app

@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 from urllib.parse import urljoin
 
-from app.telephony.emulator.calls import EmulatedCall, call_params
-from app.telephony.emulator.respondent import Answer, GatherHeard
-
-if TYPE_CHECKING:
-    from app.telephony.emulator.state import Emulator
+from callsim.twilio.calls import EmulatedCall, call_params
+from callsim.twilio.respondent import Answer, GatherHeard
+from callsim.twilio.state import Emulator
 
 APPLICATION_ERROR = "We are sorry, an application error has occurred. Goodbye."
 CHARS_PER_SECOND = 14.0  # speaking rate, for the simulated clock

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from app.dialogue.numbers import find_numbers
 from app.dialogue.phrases import PHRASES
 from app.dialogue.survey import Language
-from app.telephony.emulator.respondent import HANG_UP, Answer, GatherHeard
-from app.telephony.emulator.respondent import Behaviour as Pickup
-from app.telephony.simulation.mix import Behaviour
+from callsim.people.mix import Behaviour
+from callsim.twilio.respondent import HANG_UP, Answer, GatherHeard
+from callsim.twilio.respondent import Behaviour as Pickup
 
 # How the emulator makes each behaviour's call connect, or not.
 EMULATOR_BEHAVIOUR: dict[Behaviour, Pickup] = {

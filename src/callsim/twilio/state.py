@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Coroutine
 from typing import Any
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.telephony.emulator.calls import EmulatedCall
-from app.telephony.emulator.player import play_call
-from app.telephony.emulator.respondent import Respondent, default_respondent
-from app.telephony.emulator.webhooks import WebhookSender
+from callsim.twilio.calls import EmulatedCall
+from callsim.twilio.respondent import Respondent, default_respondent
+from callsim.twilio.webhooks import WebhookSender
 
 
 class EmulatorOptions(BaseModel):
@@ -79,10 +79,10 @@ class Emulator:
         self.options = self.initial_options.model_copy()
         self.rng = random.Random(self.options.seed)
 
-    def play(self, call: EmulatedCall) -> None:
-        """Register the call and play it in the background."""
+    def run(self, call: EmulatedCall, playing: Coroutine[Any, Any, None]) -> None:
+        """Register the call and run `playing` (which plays it) in the background."""
         self.calls[call.sid] = call
-        task = asyncio.create_task(play_call(call, self), name=f"call {call.sid}")
+        task = asyncio.create_task(playing, name=f"call {call.sid}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

@@ -1,4 +1,4 @@
-"""`python -m app.telephony.emulator --port 8890 --auth-token T`: run the Twilio emulator."""
+"""`python -m callsim.twilio --port 8890 --auth-token T`: run the Twilio emulator."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import os
 
 import uvicorn
 
-from app.telephony.emulator.app import create_app
-from app.telephony.emulator.state import EmulatorOptions
+from callsim.twilio.app import create_app
+from callsim.twilio.state import EmulatorOptions
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m app.telephony.emulator", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m callsim.twilio", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8890)
     parser.add_argument(

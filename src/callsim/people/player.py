@@ -12,10 +12,11 @@ from __future__ import annotations
 import random
 
 from app.telephony.base import CallReport, CallRequest
-from app.telephony.emulator import Emulator, EmulatorOptions, Respondent
-from app.telephony.emulator.calls import EmulatedCall
-from app.telephony.simulation.mix import Behaviour, Mix, pick
-from app.telephony.simulation.respondent import EMULATOR_BEHAVIOUR, SimulatedRespondent
+from callsim.people.mix import DEFAULT_MIX, Behaviour, Mix, parse_mix, pick
+from callsim.people.respondent import EMULATOR_BEHAVIOUR, SimulatedRespondent
+from callsim.twilio import Emulator, EmulatorOptions, Respondent
+from callsim.twilio.calls import EmulatedCall
+from callsim.twilio.player import start_call
 
 ACCOUNT_SID = "AC" + "0" * 32
 # The emulator signs every webhook; the mock does not check signatures, so any token will do.
@@ -59,6 +60,17 @@ class Simulation:
         self.emulator = Emulator(SIGNING_TOKEN, ACCOUNT_SID, options)
         self._running = False
 
+    @classmethod
+    def from_mix(cls, text: str | None, *, seed: int, step_delay: float) -> Simulation:
+        """A simulation of the mix `name=weight,...` (None: the default); ValueError if bad."""
+        return cls(
+            parse_mix(DEFAULT_MIX if text is None else text), seed=seed, step_delay=step_delay
+        )
+
+    @property
+    def mix_text(self) -> str:
+        return ",".join(f"{name}={weight}" for name, weight in self.mix.items())
+
     async def place(self, call_id: str, request: CallRequest) -> EmulatedCall:
         """Start playing the call `call_id` in the background."""
         if not self._running:
@@ -80,7 +92,7 @@ class Simulation:
         )
         call.note(f"simulated respondent: {behaviour}")
         self._forget_finished()
-        self.emulator.play(call)
+        start_call(self.emulator, call)
         return call
 
     def report(self, call_id: str) -> CallReport:
