@@ -36,10 +36,11 @@ from app.db.embedded import leave_embedded, start_embedded
 from app.db.engine import make_engine, make_sessionmaker
 from app.db.migrate import upgrade_to_head
 from app.scheduler import dispatch as dispatch_module
-from app.scheduler.dispatch import CallUrls, DispatchLimits
+from app.scheduler.dispatch import DispatchLimits
 from app.scheduler.recovery import RecoveryPolicy
 from app.scheduler.tick import TickContext, run_tick
 from app.scheduler.window import CallWindow, open_zones
+from app.telephony.callbacks import CallUrls
 from app.telephony.mock import MockProvider
 
 _WINDOW = (

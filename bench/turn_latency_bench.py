@@ -30,7 +30,6 @@ import sys
 import tempfile
 import time
 import uuid
-import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -390,17 +389,17 @@ async def sample_activity(engine: AsyncEngine, stop: asyncio.Event, into: Counte
 # --- one call --------------------------------------------------------------------------------
 
 
-def gather_action(twiml: str) -> str:
-    """The path and query of the Gather's action URL (loopback server, any public base URL)."""
-    gather = ET.fromstring(twiml).find("Gather")
-    if gather is None or not gather.get("action"):
-        raise BenchError(f"the reply does not listen: {twiml[:300]}")
-    parts = urlsplit(gather.get("action", ""))
+def next_turn(reply: dict[str, Any]) -> str:
+    """The path and query the reply listens at (loopback server, any public base URL)."""
+    listen = reply.get("listen")
+    if not listen or not listen.get("next"):
+        raise BenchError(f"the reply does not listen: {str(reply)[:300]}")
+    parts = urlsplit(str(listen["next"]))
     return f"{parts.path}?{parts.query}"
 
 
-def hangs_up(twiml: str) -> bool:
-    return ET.fromstring(twiml).find("Hangup") is not None
+def hangs_up(reply: dict[str, Any]) -> bool:
+    return reply.get("listen") is None
 
 
 @dataclass
@@ -435,14 +434,14 @@ class Call:
         if self.think:  # the phone rings; answering sends in-progress and the voice webhook
             await asyncio.sleep(self.rng.uniform(0.5, 1.5) * self.think)
         await self.event("in-progress", 2)
-        reply = await self.post(ANSWERED, f"{VOICE}?attempt_id={self.attempt_id}", 200, data={})
-        twiml = reply.text
+        answered = await self.post(ANSWERED, f"{VOICE}?attempt_id={self.attempt_id}", 200, json={})
+        reply = answered.json()
         for label, said in ANSWERS:
             if self.think:  # the respondent listens to the prompt, then answers
                 await asyncio.sleep(self.rng.uniform(0.5, 1.5) * self.think)
-            data = {"SpeechResult": said, "Confidence": "0.92"}
-            twiml = (await self.post(label, gather_action(twiml), 200, data=data)).text
-        if not hangs_up(twiml):
+            body = {"speech": said, "confidence": 0.92}
+            reply = (await self.post(label, next_turn(reply), 200, json=body)).json()
+        if not hangs_up(reply):
             raise BenchError(f"attempt {self.attempt_id}: no goodbye after the last answer")
         await self.event("completed", 3, duration=60)
 

@@ -24,7 +24,6 @@ from app.scheduler.tick import TickContext
 from app.telephony.base import TelephonyProvider
 from app.telephony.factory import create_provider
 from app.telephony.router import router as telephony_router
-from app.telephony.voice_router import router as voice_router
 from app.web.errors import install as install_error_handlers
 from app.web.health import router as health_router
 
@@ -49,7 +48,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(campaigns_router)
     app.include_router(reports_router)
     app.include_router(telephony_router)
-    app.include_router(voice_router)
     return app
 
 

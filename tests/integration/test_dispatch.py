@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.scheduler.dispatch import CallUrls, DispatchLimits
+from app.scheduler.dispatch import DispatchLimits
 from app.scheduler.recovery import RecoveryPolicy
 from app.scheduler.tick import TickContext, run_tick
 from app.telephony.base import (
@@ -22,6 +22,7 @@ from app.telephony.base import (
     StatusEvent,
     TelephonyError,
 )
+from app.telephony.callbacks import CallUrls
 from app.telephony.mock import MockProvider
 from tests.support.seed import execute, fetch_all, seed_campaign
 

@@ -8,9 +8,10 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.scheduler.dispatch import CallUrls, DispatchLimits
+from app.scheduler.dispatch import DispatchLimits
 from app.scheduler.recovery import RecoveryPolicy
 from app.scheduler.tick import TickContext, run_tick
+from app.telephony.callbacks import CallUrls
 from app.telephony.mock import MockProvider
 from tests.support.seed import execute, fetch_all, seed_campaign
 
@@ -77,8 +78,8 @@ async def test_answered_call_sets_times_and_requeues_contact(
         ("no-answer", {}, 3, "pending", "no_answer"),
         ("no-answer", {}, 1, "not_reached", "no_answer"),
         ("busy", {}, 2, "pending", "busy"),
-        ("failed", {"error_code": "21211"}, 3, "failed", "invalid_number"),
-        ("completed", {"answered_by": "machine_start", "duration": 5}, 3, "pending", "machine"),
+        ("failed", {"invalid_number": True}, 3, "failed", "invalid_number"),
+        ("completed", {"answered_by": "machine", "duration": 5}, 3, "pending", "machine"),
         ("completed", {"answered_by": "fax", "duration": 5}, 3, "failed", "fax"),
     ],
 )
@@ -161,12 +162,12 @@ async def test_callback_adopts_call_whose_id_was_never_saved(
 
     response = await client.post(
         f"{EVENTS}?attempt_id={attempt.id}",
-        data={"CallSid": "CA" + "1" * 32, "CallStatus": "ringing", "SequenceNumber": "1"},
+        json={"provider_call_id": "MK" + "1" * 32, "status": "ringing", "sequence_number": 1},
     )
 
     assert response.status_code == 204
     adopted, _ = await attempt_and_contact(sessions)
-    assert (adopted.provider_call_id, adopted.status) == ("CA" + "1" * 32, "ringing")
+    assert (adopted.provider_call_id, adopted.status) == ("MK" + "1" * 32, "ringing")
 
 
 async def test_callback_for_unknown_call_is_logged_not_applied(

@@ -1,7 +1,7 @@
 """MOCK_SIMULATION: the mock rings nobody, but simulated respondents drive the real webhooks.
 
 The whole-campaign test serves the real application on a loopback port (its PUBLIC_BASE_URL), so
-the in-process emulator calls it over HTTP exactly as Twilio would.
+the simulated people call its webhooks over HTTP, in the mock provider's JSON dialect.
 """
 
 from __future__ import annotations
@@ -16,20 +16,20 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings, SettingsError, get_settings
 from app.dialogue.survey import Language
 from app.main import create_app
-from app.telephony.base import CallRequest
+from app.telephony.base import Answerer, CallReport, CallRequest, CallState
 from app.telephony.factory import create_provider
 from app.telephony.mock import MockProvider
+from callsim.answers import HANG_UP, SILENCE, Answer
 from callsim.people.mix import DEFAULT_MIX, Behaviour, parse_mix
-from callsim.people.player import Simulation, person_for, twilio_request
-from callsim.people.respondent import WORDS, SimulatedRespondent, answer_to
-from callsim.twilio.respondent import HANG_UP, Answer, GatherHeard
+from callsim.people.player import Simulation, person_for
+from callsim.people.respondent import WORDS, Heard, SimulatedRespondent, answer_to
 from tests.acceptance.processes import free_port
 from tests.support.factories import call_window, campaign_document, csv_body
 from tests.support.twilio_emulator import serve
@@ -142,26 +142,22 @@ def test_the_same_attempt_and_seed_meet_the_same_person() -> None:
 
 
 def gather(
-    *prompts: str, language: str = "it-IT", hints: str = "", num_digits: str = ""
-) -> GatherHeard:
-    attributes = {"language": language, "input": "speech dtmf"}
-    if hints:
-        attributes["hints"] = hints
-    if num_digits:
-        attributes["numDigits"] = num_digits
-    return GatherHeard(0, attributes, prompts)
+    *prompts: str, language: str = "it-IT", hints: str = "", num_digits: int | None = None
+) -> Heard:
+    listed = tuple(h.strip() for h in hints.split(",") if h.strip())
+    return Heard(0, language, prompts, listed, num_digits)
 
 
-def conversation(behaviour: Behaviour, *gathers: GatherHeard) -> list[Answer]:
+def conversation(behaviour: Behaviour, *gathers: Heard) -> list[Answer]:
     person = SimulatedRespondent(behaviour, random.Random(1))
     return [person(g) for g in gathers]
 
 
-CONSENT = gather("Buongiorno.", "Ha due minuti? Risponda sì o no.", hints="sì, no", num_digits="1")
+CONSENT = gather("Buongiorno.", "Ha due minuti? Risponda sì o no.", hints="sì, no", num_digits=1)
 SCALE = gather(
     "Grazie.", "Da 1 a 10, quanto è soddisfatto?", hints=", ".join(map(str, range(1, 11)))
 )
-YES_NO = gather("Ci consiglierebbe?", hints="sì, no", num_digits="1")
+YES_NO = gather("Ci consiglierebbe?", hints="sì, no", num_digits=1)
 
 
 @pytest.mark.parametrize(
@@ -242,24 +238,63 @@ def test_the_factory_simulates_only_when_asked(make_settings: Callable[..., Sett
     assert isinstance(simulating, MockProvider) and simulating.simulation is not None
 
 
-def test_the_emulated_call_gets_what_twilio_would() -> None:
-    request = CallRequest(
-        attempt_id=4,
-        to="+393331234567",
-        from_="+390212345678",
-        voice_url="http://127.0.0.1:9/webhooks/telephony/voice?attempt_id=4",
-        status_callback_url="http://127.0.0.1:9/webhooks/telephony/events?attempt_id=4",
-        ring_timeout_seconds=25,
-        time_limit_seconds=900,
+def test_a_machine_answers_nothing() -> None:
+    assert conversation(Behaviour.VOICEMAIL, CONSENT, SCALE) == [SILENCE, SILENCE]
+
+
+class Recorder:
+    """A stand-in service: records what the simulated call posts, hangs up at the second turn."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.turns: list[tuple[dict[str, str], dict[str, Any]]] = []
+        self.base_url = ""
+
+    def asgi(self) -> FastAPI:
+        app = FastAPI()
+
+        @app.post("/events")
+        async def events(request: Request) -> Response:
+            self.events.append(await request.json())
+            return Response(status_code=204)
+
+        @app.post("/voice")
+        async def voice(request: Request) -> dict[str, Any]:
+            self.turns.append((dict(request.query_params), await request.json()))
+            listen = None
+            if len(self.turns) == 1:
+                listen = {"hints": ["sì", "no"], "timeout_seconds": 5, "num_digits": 1,
+                          "next": f"{self.base_url}/voice?attempt_id=4&turn=1"}  # fmt: skip
+            return {"language": "it-IT", "say": ["Ha due minuti?"], "listen": listen}
+
+        return app
+
+
+async def test_a_simulated_call_drives_the_requests_webhooks_in_the_mock_dialect() -> None:
+    recorder = Recorder()
+    simulation = Simulation(parse_mix("complete=1"), step_delay=0)
+    with serve(recorder.asgi()) as url:
+        recorder.base_url = url
+        request = CallRequest(
+            4, "+393331234567", None, f"{url}/voice?attempt_id=4", f"{url}/events", 30, 900
+        )
+        call = await simulation.place("MK4", request)
+        await asyncio.wait_for(call.finished.wait(), 10)
+        await simulation.aclose()
+
+    statuses = [(e["status"], e["sequence_number"]) for e in recorder.events]
+    assert statuses == [("initiated", 0), ("ringing", 1), ("in-progress", 2), ("completed", 3)]
+    assert all(e["provider_call_id"] == "MK4" for e in recorder.events)
+    assert recorder.events[2]["answered_by"] == "human"
+    assert recorder.events[-1]["duration"] == call.duration > 0
+    (first_query, first), (second_query, second) = recorder.turns
+    assert (first_query, first) == ({"attempt_id": "4"}, {"answered_by": "human"})
+    assert second_query == {"attempt_id": "4", "turn": "1"}
+    assert second["speech"] == "sì, certo" and 0 < second["confidence"] <= 1
+    assert call.heard == ["Ha due minuti?", "Ha due minuti?"]
+    assert simulation.report("MK4") == CallReport(
+        CallState.COMPLETED, Answerer.HUMAN, call.duration
     )
-
-    params = twilio_request(request, machine_detection=True)
-
-    assert params["Url"] == [request.voice_url] and params["Method"] == ["POST"]
-    assert params["StatusCallback"] == [request.status_callback_url]
-    assert params["StatusCallbackEvent"] == ["initiated", "ringing", "answered", "completed"]
-    assert params["To"] == [request.to] and params["From"] == [request.from_]
-    assert params["Timeout"] == ["25"] and params["MachineDetection"] == ["Enable"]
 
 
 async def test_aclose_stops_calls_still_playing_and_may_be_repeated() -> None:
@@ -275,11 +310,11 @@ async def test_aclose_stops_calls_still_playing_and_may_be_repeated() -> None:
     await provider.aclose()
 
     assert placed.provider_call_id.startswith("MK")
-    assert report.status == "queued"
+    assert report.status is CallState.QUEUED
     assert (await provider.fetch_call("MKunknown")).status is None
     assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("call ")]
-    call = simulation.emulator.calls[placed.provider_call_id]
-    assert call.webhooks == [] and call.callbacks == []
+    call = simulation.calls[placed.provider_call_id]
+    assert call.sequence == 0 and call.heard == []  # stopped before its first callback
 
 
 async def test_hangup_ends_a_simulated_call_and_fetch_call_reports_it() -> None:
@@ -388,9 +423,9 @@ async def test_a_campaign_completes_against_simulated_respondents(
     )
     await check_callbacks(sessions, attempts)
     repeaters = [a["provider_call_id"] for a in attempts if met[a["id"]] is Behaviour.REPEAT]
-    calls = app.state.provider.simulation.emulator.calls
+    calls = app.state.provider.simulation.calls
     for sid in repeaters:
-        heard = " ".join(calls[sid].record()["heard"])
+        heard = " ".join(calls[sid].heard)
         assert heard.count("quanto è soddisfatto") == 2, heard
     ledger = make_settings().mock_call_log.read_text().splitlines()
     assert sorted(json.loads(line)["attempt_id"] for line in ledger) == sorted(met)

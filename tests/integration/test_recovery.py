@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.metrics import RECOVERY_UNCONFIRMED
 from app.scheduler.recovery import RecoveryPolicy, recover_stale
 from app.scheduler.tick import db_now, run_tick
-from app.telephony.base import CallReport, ProviderUnavailable
+from app.telephony.base import Answerer, CallReport, CallState, ProviderUnavailable
 from app.telephony.mock import MockProvider
 from tests.integration.test_dispatch import make_ctx
 from tests.support.seed import execute, fetch_all, seed_campaign
@@ -75,7 +75,7 @@ async def test_call_the_provider_says_is_live_is_kept_and_counts_as_news(
 ) -> None:
     await dispatched(sessions)
     await go_silent(sessions, placed_seconds_ago=1000)
-    provider = ReportingProvider(CallReport(status="in-progress"))
+    provider = ReportingProvider(CallReport(status=CallState.IN_PROGRESS))
 
     assert await recover(sessions, provider) == 0
 
@@ -89,7 +89,7 @@ async def test_a_live_call_is_never_closed_even_long_past_its_bound(sessions: Se
     await dispatched(sessions)
     await go_silent(sessions, placed_seconds_ago=BOUND_SECONDS * 10)
 
-    assert await recover(sessions, ReportingProvider(CallReport(status="ringing"))) == 0
+    assert await recover(sessions, ReportingProvider(CallReport(status=CallState.RINGING))) == 0
 
     assert await open_attempts(sessions) == 1
 
@@ -97,9 +97,13 @@ async def test_a_live_call_is_never_closed_even_long_past_its_bound(sessions: Se
 @pytest.mark.parametrize(
     ("report", "outcome", "state"),
     [
-        (CallReport(status="completed", duration_seconds=20), "hangup", "pending"),
-        (CallReport(status="busy"), "busy", "pending"),
-        (CallReport(status="completed", answered_by="machine_start"), "machine", "pending"),
+        (CallReport(status=CallState.COMPLETED, duration_seconds=20), "hangup", "pending"),
+        (CallReport(status=CallState.BUSY), "busy", "pending"),
+        (
+            CallReport(status=CallState.COMPLETED, answered_by=Answerer.MACHINE),
+            "machine",
+            "pending",
+        ),
     ],
 )
 async def test_call_the_provider_says_ended_is_closed_with_its_real_status(
@@ -168,7 +172,7 @@ async def test_an_attempt_without_a_call_id_waits_for_the_bound_unasked(
 ) -> None:
     await dispatched(sessions)
     await execute(sessions, "UPDATE call_attempts SET provider_call_id = NULL")
-    provider = ReportingProvider(CallReport(status="completed"))
+    provider = ReportingProvider(CallReport(status=CallState.COMPLETED))
 
     await go_silent(sessions, placed_seconds_ago=BOUND_SECONDS - 10)
     assert await recover(sessions, provider) == 0
@@ -215,7 +219,7 @@ async def test_doubtful_asks_rotate_over_every_silent_attempt(sessions: Sessions
 async def test_the_provider_is_asked_with_bounded_concurrency(sessions: Sessions) -> None:
     class Slow(ReportingProvider):
         def __init__(self) -> None:
-            super().__init__(CallReport(status="in-progress"))
+            super().__init__(CallReport(status=CallState.IN_PROGRESS))
             self.in_flight = self.most = 0
 
         async def fetch_call(self, provider_call_id: str) -> CallReport:
@@ -291,7 +295,7 @@ async def test_recovery_running_twice_at_once_closes_each_attempt_once(
 
 async def test_fresh_attempts_are_not_asked_about(sessions: Sessions) -> None:
     await dispatched(sessions, contacts=2)
-    provider = ReportingProvider(CallReport(status="completed"))
+    provider = ReportingProvider(CallReport(status=CallState.COMPLETED))
 
     assert await recover(sessions, provider) == 0
     assert provider.asked == []

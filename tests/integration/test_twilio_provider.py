@@ -8,8 +8,8 @@ import dataclasses
 import hashlib
 import hmac
 import socket
+import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import httpx
@@ -21,12 +21,17 @@ from twilio.request_validator import RequestValidator
 from app.config import Settings, SettingsError
 from app.main import create_app
 from app.telephony.base import (
+    Answerer,
     CallReport,
     CallRequest,
+    CallState,
     InboundWebhook,
     InvalidNumberError,
+    Listening,
     ProviderUnavailable,
+    Reply,
     TelephonyError,
+    VoiceTurn,
     WebhookInvalid,
     WebhookRejected,
 )
@@ -375,7 +380,7 @@ COMPLETED = {
     "SequenceNumber": "3",
     "CallDuration": "42",
     "AnsweredBy": "machine_start",
-    "Timestamp": "Tue, 14 Feb 2023 18:39:53 +0000",
+    "Timestamp": "Tue, 14 Feb 2023 18:39:53 +0000",  # not read: an unparsable one is harmless
     "ForwardedFrom": "",  # blank values are signed too
     "To": NUMBER,
 }
@@ -385,20 +390,193 @@ def test_a_signed_status_callback_becomes_a_status_event() -> None:
     event = offline_provider().parse_status_event(callback(COMPLETED))
 
     assert event is not None
-    assert (event.attempt_id, event.status) == (7, "completed")
+    assert (event.attempt_id, event.status) == (7, CallState.COMPLETED)
     assert event.provider_call_id == "CA" + "2" * 32
     assert (event.sequence_number, event.duration_seconds) == (3, 42)
-    assert event.answered_by == "machine_start" and event.error_code is None
-    assert event.timestamp == datetime(2023, 2, 14, 18, 39, 53, tzinfo=UTC)
-    assert event.raw["ForwardedFrom"] == ""
+    assert event.answered_by is Answerer.MACHINE
+    assert (event.invalid_number, event.error) == (False, None)
+    assert event.raw["ForwardedFrom"] == "" and event.raw["AnsweredBy"] == "machine_start"
 
 
-def test_the_error_code_of_a_failed_call_is_kept() -> None:
-    params = {**COMPLETED, "CallStatus": "failed", "ErrorCode": "32009"}
+@pytest.mark.parametrize(
+    ("twilio", "state"),
+    [
+        ("queued", CallState.QUEUED),
+        ("initiated", CallState.INITIATED),
+        ("ringing", CallState.RINGING),
+        ("in-progress", CallState.IN_PROGRESS),
+        ("completed", CallState.COMPLETED),
+        ("busy", CallState.BUSY),
+        ("no-answer", CallState.NO_ANSWER),
+        ("failed", CallState.FAILED),
+        ("canceled", CallState.CANCELED),
+    ],
+)
+def test_every_twilio_call_status_has_its_state(twilio: str, state: CallState) -> None:
+    event = offline_provider().parse_status_event(callback({**COMPLETED, "CallStatus": twilio}))
+
+    assert event is not None and event.status is state
+
+
+@pytest.mark.parametrize(
+    ("twilio", "answerer"),
+    [
+        ("machine_start", Answerer.MACHINE),
+        ("machine_end_beep", Answerer.MACHINE),
+        ("machine_end_silence", Answerer.MACHINE),
+        ("machine_end_other", Answerer.MACHINE),
+        ("fax", Answerer.FAX),
+        ("human", Answerer.HUMAN),
+        ("unknown", Answerer.UNKNOWN),
+        ("something_new", Answerer.UNKNOWN),
+        ("", None),
+    ],
+)
+def test_answered_by_is_read_as_who_picked_up(twilio: str, answerer: Answerer | None) -> None:
+    event = offline_provider().parse_status_event(callback({**COMPLETED, "AnsweredBy": twilio}))
+
+    assert event is not None and event.answered_by is answerer
+
+
+@pytest.mark.parametrize("code", ["13223", "13224", "13225", "21211", "21214", "21217"])
+def test_twilios_invalid_number_codes_say_the_number_is_invalid(code: str) -> None:
+    params = {**COMPLETED, "CallStatus": "failed", "ErrorCode": code}
 
     event = offline_provider().parse_status_event(callback(params))
 
-    assert event is not None and (event.status, event.error_code) == ("failed", "32009")
+    assert event is not None and event.invalid_number
+    assert event.error == f"Twilio error {code}"
+
+
+@pytest.mark.parametrize("code", ["32009", "30003", "31005", "21215", ""])
+def test_other_error_codes_are_kept_but_do_not_condemn_the_number(code: str) -> None:
+    params = {**COMPLETED, "CallStatus": "failed", "ErrorCode": code}
+
+    event = offline_provider().parse_status_event(callback(params))
+
+    assert event is not None and not event.invalid_number
+    assert event.error == (f"Twilio error {code}" if code else None)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("CallStatus", "exploded"),
+        ("CallStatus", ""),
+        ("SequenceNumber", "one"),
+        ("SequenceNumber", "9" * 30),
+        ("CallDuration", "-5"),
+    ],
+)
+def test_a_signed_callback_with_a_malformed_field_is_invalid_naming_it(
+    field: str, value: str
+) -> None:
+    with pytest.raises(WebhookInvalid, match=f"^{field}: "):
+        offline_provider().parse_status_event(callback({**COMPLETED, field: value}))
+
+
+def test_a_malformed_attempt_id_in_the_callback_url_is_named() -> None:
+    url = f"{PUBLIC}/webhooks/telephony/events?attempt_id={'9' * 25}"
+
+    with pytest.raises(WebhookInvalid, match=r"^attempt_id: "):
+        offline_provider().parse_status_event(callback(COMPLETED, url=url))
+
+
+# --- voice turns and TwiML ---------------------------------------------------------------------
+
+VOICE_URL = f"{PUBLIC}/webhooks/telephony/voice?attempt_id=7"
+HEARD_SI = VoiceTurn(7, 2, speech="sì")
+
+
+@pytest.mark.parametrize(
+    ("url", "params", "expected"),
+    [
+        (VOICE_URL, {"CallStatus": "in-progress"}, VoiceTurn(7, None)),
+        (VOICE_URL, {"AnsweredBy": "machine_end_beep"}, VoiceTurn(7, None, Answerer.MACHINE)),
+        (VOICE_URL, {"AnsweredBy": "fax"}, VoiceTurn(7, None, Answerer.FAX)),
+        (
+            VOICE_URL + "&turn=2",
+            {"SpeechResult": " otto ", "Confidence": "0.8125"},
+            VoiceTurn(7, 2, speech="otto", confidence=0.8125),
+        ),
+        # A confidence that is not 0..1 is as good as none.
+        (VOICE_URL + "&turn=2", {"SpeechResult": "sì", "Confidence": "nan"}, HEARD_SI),
+        (VOICE_URL + "&turn=2", {"SpeechResult": "sì", "Confidence": "7"}, HEARD_SI),
+        (VOICE_URL + "&turn=3", {"Digits": "#", "FinishedOnKey": ""}, VoiceTurn(7, 3, digits="#")),
+        (VOICE_URL + "&turn=3", {"SpeechResult": "", "Digits": ""}, VoiceTurn(7, 3)),
+        # The Redirect after a Gather that fell through: nothing was heard, whatever is posted.
+        (VOICE_URL + "&turn=3&no_input=1", {"SpeechResult": "stale"}, VoiceTurn(7, 3)),
+    ],
+)  # fmt: skip
+def test_a_signed_voice_webhook_becomes_a_voice_turn(
+    url: str, params: dict[str, str], expected: VoiceTurn
+) -> None:
+    assert offline_provider().parse_voice_turn(callback(params, url=url)) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        (f"{PUBLIC}/webhooks/telephony/voice", "attempt_id"),
+        (VOICE_URL + "&turn=x", "turn"),
+        (f"{PUBLIC}/webhooks/telephony/voice?attempt_id=1e3", "attempt_id"),
+    ],
+)
+def test_a_voice_webhook_with_a_malformed_url_is_invalid_naming_it(url: str, field: str) -> None:
+    with pytest.raises(WebhookInvalid, match=f"^{field}: "):
+        offline_provider().parse_voice_turn(callback({"CallStatus": "in-progress"}, url=url))
+
+
+def test_an_unsigned_voice_webhook_is_rejected_before_it_is_read() -> None:
+    with pytest.raises(WebhookRejected):
+        offline_provider().parse_voice_turn(
+            callback({"Digits": "1"}, url=VOICE_URL, signature=None)
+        )
+
+
+def test_a_reply_that_listens_is_a_gather_posting_to_the_next_url() -> None:
+    reply = Reply("it-IT", ("Ha due minuti?",), Listening(("sì", "no"), 6, 1))
+    next_url = VOICE_URL + "&turn=1"
+
+    document = offline_provider().render_reply(reply, next_url)
+
+    assert document.media_type == "application/xml"
+    root = ET.fromstring(document.body)
+    gather = root.find("Gather")
+    assert gather is not None and gather.get("action") == next_url
+    assert (gather.get("language"), gather.get("hints")) == ("it-IT", "sì, no")
+    assert (gather.get("timeout"), gather.get("numDigits")) == ("6", "1")
+    assert gather.get("speechModel") == "phone_call"
+    assert [e.text for e in gather.iter("Say")] == ["Ha due minuti?"]
+    redirect = root.find("Redirect")
+    assert redirect is not None and redirect.text == next_url + "&no_input=1"
+
+
+def test_the_speech_model_setting_reaches_the_gather(emulator_server: RunningEmulator) -> None:
+    provider = TwilioProvider.from_settings(
+        emulator_server.settings(twilio_speech_model="experimental_conversations")
+    )
+    reply = Reply("en-US", ("Hello?",), Listening())
+
+    gather = ET.fromstring(provider.render_reply(reply, VOICE_URL).body).find("Gather")
+
+    assert gather is not None and gather.get("speechModel") == "experimental_conversations"
+
+
+@pytest.mark.parametrize("model", ["default", ""])
+def test_a_speech_model_that_cannot_end_utterances_stops_start_up(
+    emulator_server: RunningEmulator, model: str
+) -> None:
+    with pytest.raises(SettingsError, match="TWILIO_SPEECH_MODEL"):
+        create_provider(emulator_server.settings(twilio_speech_model=model))
+
+
+def test_a_reply_that_does_not_listen_speaks_and_hangs_up() -> None:
+    document = offline_provider().render_reply(Reply("en-US", ("Goodbye.",)), VOICE_URL)
+
+    root = ET.fromstring(document.body)
+    assert [e.tag for e in root] == ["Say", "Hangup"]
+    assert root[0].text == "Goodbye." and root[0].get("voice") == "Polly.Joanna"
 
 
 @pytest.mark.parametrize(
@@ -435,11 +613,6 @@ def test_a_tampered_body_is_rejected() -> None:
 
 def test_a_signed_empty_post_is_a_keep_alive() -> None:
     assert offline_provider().parse_status_event(callback({})) is None
-
-
-def test_a_signed_callback_with_an_unknown_status_is_invalid() -> None:
-    with pytest.raises(WebhookInvalid, match="status"):
-        offline_provider().parse_status_event(callback({**COMPLETED, "CallStatus": "exploded"}))
 
 
 def test_validate_webhook_returns_the_form_and_signs_every_value_of_a_repeated_name() -> None:

@@ -141,7 +141,7 @@ async def test_a_retried_webhook_does_not_advance_the_survey_twice(
 
     retried = await conv.replay_last()
 
-    assert retried.twiml == answered.twiml
+    assert retried.body == answered.body
     _, _, responses = await state_of(sessions)
     assert responses[0].answers["satisfaction"]["value"] == 7
     assert list(responses[0].answers) == ["satisfaction"]
@@ -196,7 +196,7 @@ async def test_answering_machine_is_hung_up_on_and_retried(
 ) -> None:
     conv = await start_call(client, sessions)
 
-    turn = await conv.answer_call(AnsweredBy="machine_end_beep")
+    turn = await conv.answer_call(answered_by="machine")
     assert turn.hangs_up and turn.says == []
     await end_call(client, conv, duration=5)
 
@@ -213,7 +213,7 @@ async def test_voice_webhook_rejects_a_malformed_request(
         if missing == "attempt_id"
         else "/webhooks/telephony/voice?attempt_id=1&turn=x"
     )
-    response = await client.post(url, data={})
+    response = await client.post(url, json={})
 
     assert response.status_code == 422
     assert ("attempt_id" if missing == "attempt_id" else "turn") in json.dumps(response.json())

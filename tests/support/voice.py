@@ -1,27 +1,30 @@
-"""Drive the voice webhook the way a provider does: follow each Gather's action URL."""
+"""Drive the voice webhook the way a provider does, in the mock provider's JSON dialect: each
+answer goes to the URL the last reply said to listen at."""
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
+import json
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
-from app.scheduler.dispatch import CallUrls
+from app.telephony.callbacks import CallUrls
 
 
 @dataclass
 class Turn:
-    twiml: str
+    body: str  # the reply as the service sent it
 
     @property
-    def root(self) -> ET.Element:
-        return ET.fromstring(self.twiml)
+    def reply(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.body)
+        return data
 
     @property
     def says(self) -> list[str]:
-        return [e.text or "" for e in self.root.iter("Say")]
+        return [str(text) for text in self.reply["say"]]
 
     @property
     def text(self) -> str:
@@ -29,12 +32,12 @@ class Turn:
 
     @property
     def action(self) -> str | None:
-        gather = self.root.find("Gather")
-        return None if gather is None else gather.get("action")
+        listen = self.reply["listen"]
+        return None if listen is None else str(listen["next"])
 
     @property
     def hangs_up(self) -> bool:
-        return self.root.find("Hangup") is not None
+        return self.reply["listen"] is None
 
 
 @dataclass
@@ -45,35 +48,35 @@ class Conversation:
     attempt_id: int
     turns: list[Turn] = field(default_factory=list)
 
-    async def answer_call(self, **params: str) -> Turn:
+    async def answer_call(self, answered_by: str | None = None) -> Turn:
         url = CallUrls("http://127.0.0.1:8880").voice(self.attempt_id)
-        return await self._post(url, params)
+        return await self._post(url, {"answered_by": answered_by} if answered_by else {})
 
-    async def say(self, text: str, confidence: str = "0.9") -> Turn:
-        return await self._post(self._action(), {"SpeechResult": text, "Confidence": confidence})
+    async def say(self, text: str, confidence: float = 0.9) -> Turn:
+        return await self._post(self._action(), {"speech": text, "confidence": confidence})
 
     async def press(self, digits: str) -> Turn:
-        return await self._post(self._action(), {"Digits": digits})
+        return await self._post(self._action(), {"digits": digits})
 
     async def silence(self) -> Turn:
         return await self._post(self._action(), {})
 
     async def replay_last(self) -> Turn:
         """Send the previous request again, as a provider retry would."""
-        url, params = self._last_request
-        return await self._post(url, params)
+        url, body = self._last_request
+        return await self._post(url, body)
 
     def _action(self) -> str:
         action = self.turns[-1].action
-        assert action is not None, f"the last turn does not listen: {self.turns[-1].twiml}"
+        assert action is not None, f"the last turn does not listen: {self.turns[-1].body}"
         return action
 
-    async def _post(self, url: str, params: dict[str, str]) -> Turn:
+    async def _post(self, url: str, body: dict[str, Any]) -> Turn:
         parts = urlsplit(url)
-        self._last_request = (url, params)
-        response = await self.client.post(f"{parts.path}?{parts.query}", data=params)
+        self._last_request = (url, body)
+        response = await self.client.post(f"{parts.path}?{parts.query}", json=body)
         assert response.status_code == 200, response.text
-        assert response.headers["content-type"].startswith("application/xml")
+        assert response.headers["content-type"].startswith("application/json")
         turn = Turn(response.text)
         self.turns.append(turn)
         return turn

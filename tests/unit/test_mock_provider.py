@@ -1,4 +1,4 @@
-"""The mock provider: status callbacks in JSON or Twilio's form shape, and its call ledger."""
+"""The mock provider: its JSON dialect (status callbacks, voice turns, replies), its call ledger."""
 
 from __future__ import annotations
 
@@ -11,7 +11,18 @@ from urllib.parse import urlencode
 
 import pytest
 
-from app.telephony.base import CallReport, CallRequest, InboundWebhook, StatusEvent, WebhookInvalid
+from app.telephony.base import (
+    Answerer,
+    CallReport,
+    CallRequest,
+    CallState,
+    InboundWebhook,
+    Listening,
+    Reply,
+    StatusEvent,
+    VoiceTurn,
+    WebhookInvalid,
+)
 from app.telephony.mock import MockProvider
 
 JSON = "application/json"
@@ -83,39 +94,49 @@ def test_an_empty_body_is_a_keep_alive(
     ("fields", "query", "expected"),
     [
         (
-            {"attempt_id": 7, "provider_call_id": "MK1", "status": "ringing"},
-            {},
-            {"attempt_id": 7, "provider_call_id": "MK1", "status": "ringing"},
+            {"provider_call_id": "MK1", "status": "ringing"},
+            {"attempt_id": "7"},
+            {"attempt_id": 7, "provider_call_id": "MK1", "status": CallState.RINGING},
         ),
         (
             {
-                "attempt_id": "8",
                 "provider_call_id": "MK2",
                 "status": "completed",
                 "sequence_number": 3,
                 "answered_by": "human",
                 "duration": 42,
-                "error_code": None,
+                "error": None,
             },
-            {},
+            {"attempt_id": "8"},
             {
                 "attempt_id": 8,
                 "provider_call_id": "MK2",
-                "status": "completed",
+                "status": CallState.COMPLETED,
                 "sequence_number": 3,
-                "answered_by": "human",
+                "answered_by": Answerer.HUMAN,
                 "duration_seconds": 42,
             },
         ),
         (
-            {"provider_call_id": "MK3", "status": "failed", "error_code": 21211},
+            {"provider_call_id": "MK3", "status": "failed", "invalid_number": True, "error": "no"},
             {"attempt_id": "9"},
-            {"attempt_id": 9, "provider_call_id": "MK3", "status": "failed", "error_code": "21211"},
+            {
+                "attempt_id": 9,
+                "provider_call_id": "MK3",
+                "status": CallState.FAILED,
+                "invalid_number": True,
+                "error": "no",
+            },
         ),
         (
-            {"status": "in-progress", "answered_by": ""},
+            {"status": "in-progress", "answered_by": "machine"},
             {},
-            {"attempt_id": None, "provider_call_id": None, "status": "in-progress"},
+            {
+                "attempt_id": None,
+                "provider_call_id": None,
+                "status": CallState.IN_PROGRESS,
+                "answered_by": Answerer.MACHINE,
+            },
         ),
     ],
 )
@@ -124,109 +145,121 @@ def test_parse_json_body(
 ) -> None:
     event = MockProvider().parse_status_event(webhook(json_body(fields), JSON, query))
 
-    assert event == StatusEvent(**{**expected, "raw": {**query, **fields}})
+    assert event == StatusEvent(**{**expected, "raw": fields})
 
 
 def test_parse_json_with_charset_in_the_content_type() -> None:
-    body = json_body({"attempt_id": 1, "status": "busy"})
+    body = json_body({"status": "busy"})
 
-    event = MockProvider().parse_status_event(webhook(body, "application/json; charset=utf-8"))
-
-    assert event is not None
-    assert (event.attempt_id, event.status) == (1, "busy")
-
-
-def test_parse_twilio_form_body_with_attempt_id_from_the_query_string() -> None:
-    body = form_body(
-        {
-            "AccountSid": "AC123",
-            "CallSid": "CA0123456789abcdef",
-            "CallStatus": "completed",
-            "SequenceNumber": "4",
-            "CallDuration": "37",
-            "AnsweredBy": "machine_end_beep",
-            "To": "+390212345678",
-        }
+    event = MockProvider().parse_status_event(
+        webhook(body, "application/json; charset=utf-8", {"attempt_id": "1"})
     )
 
-    event = MockProvider().parse_status_event(webhook(body, FORM, {"attempt_id": "42"}))
-
     assert event is not None
-    assert event.attempt_id == 42
-    assert event.provider_call_id == "CA0123456789abcdef"
-    assert event.status == "completed"
-    assert event.sequence_number == 4
-    assert event.duration_seconds == 37
-    assert event.answered_by == "machine_end_beep"
-    assert event.error_code is None
-    assert event.raw["AccountSid"] == "AC123"
-    assert event.raw["attempt_id"] == "42"
+    assert (event.attempt_id, event.status) == (1, CallState.BUSY)
 
 
 @pytest.mark.parametrize(
-    ("form", "query", "attribute", "expected"),
+    ("body", "content_type", "query", "field"),
     [
-        ({"CallStatus": "ringing"}, {"attempt_id": "1"}, "attempt_id", 1),
-        ({"CallStatus": "ringing"}, {}, "attempt_id", None),
-        ({"CallStatus": "ringing", "attempt_id": "3"}, {"attempt_id": "1"}, "attempt_id", 3),
-        ({"CallStatus": "failed", "ErrorCode": "13224"}, {}, "error_code", "13224"),
-        ({"CallStatus": "no-answer", "CallDuration": "0"}, {}, "duration_seconds", 0),
-        ({"CallStatus": "ringing", "SequenceNumber": ""}, {}, "sequence_number", None),
-        ({"CallStatus": "queued"}, {}, "status", "queued"),
-        ({"CallStatus": "initiated"}, {}, "status", "initiated"),
-        ({"CallStatus": "canceled"}, {}, "status", "canceled"),
-    ],
-)
-def test_parse_form_fields(
-    form: dict[str, str], query: dict[str, str], attribute: str, expected: object
-) -> None:
-    event = MockProvider().parse_status_event(webhook(form_body(form), FORM, query))
-
-    assert event is not None
-    assert getattr(event, attribute) == expected
-
-
-@pytest.mark.parametrize(
-    ("body", "content_type", "field"),
-    [
-        (form_body({"CallStatus": "exploded"}), FORM, "status"),
-        (form_body({"CallStatus": "in_progress"}), FORM, "status"),
-        # Our own statuses are not something a provider may report.
-        (form_body({"CallStatus": "stale"}), FORM, "status"),
-        (form_body({"CallStatus": "dispatching"}), FORM, "status"),
-        (form_body({"CallSid": "CA1"}), FORM, "status"),
-        (json_body({"status": "sleeping"}), JSON, "status"),
-        (json_body({"attempt_id": 1}), JSON, "status"),
-        (form_body({"CallStatus": "ringing", "SequenceNumber": "abc"}), FORM, "sequence_number"),
-        (json_body({"status": "ringing", "sequence_number": "2x"}), JSON, "sequence_number"),
-        (json_body({"status": "ringing", "sequence_number": 2.5}), JSON, "sequence_number"),
-        (form_body({"CallStatus": "completed", "CallDuration": "ten"}), FORM, "duration"),
-        (form_body({"CallStatus": "ringing", "attempt_id": "x"}), FORM, "attempt_id"),
-        (b"{not json", JSON, "body"),
-        (b"[1, 2]", JSON, "body"),
+        (json_body({"status": "exploded"}), JSON, {}, "status"),
+        (json_body({"status": "in_progress"}), JSON, {}, "status"),
+        # The service's own statuses are not something a provider may report.
+        (json_body({"status": "stale"}), JSON, {}, "status"),
+        (json_body({"status": "dispatching"}), JSON, {}, "status"),
+        (json_body({"provider_call_id": "MK1"}), JSON, {}, "status"),
+        (json_body({"status": "ringing", "sequence_number": "2x"}), JSON, {}, "sequence_number"),
+        (json_body({"status": "ringing", "sequence_number": 2.5}), JSON, {}, "sequence_number"),
+        (json_body({"status": "ringing", "sequence_number": -1}), JSON, {}, "sequence_number"),
+        (json_body({"status": "completed", "duration": "ten"}), JSON, {}, "duration"),
+        (json_body({"status": "completed", "answered_by": "robot"}), JSON, {}, "answered_by"),
+        (json_body({"status": "ringing", "CallStatus": "ringing"}), JSON, {}, "CallStatus"),
+        (json_body({"status": "ringing"}), JSON, {"attempt_id": "x"}, "attempt_id"),
+        (json_body({"status": "ringing"}), JSON, {"attempt_id": "9" * 20}, "attempt_id"),
+        (json_body({"status": "ringing"}), JSON, {"attempt_id": "-1"}, "attempt_id"),
+        (b"{not json", JSON, {}, "body"),
+        (b"[1, 2]", JSON, {}, "body"),
+        # The mock speaks only its JSON dialect, not a provider's form.
+        (form_body({"CallStatus": "ringing"}), FORM, {}, "body"),
     ],
 )
 def test_parse_rejects_a_malformed_field_by_name(
-    body: bytes, content_type: str, field: str
+    body: bytes, content_type: str, query: dict[str, str], field: str
 ) -> None:
     with pytest.raises(WebhookInvalid) as info:
-        MockProvider().parse_status_event(webhook(body, content_type))
+        MockProvider().parse_status_event(webhook(body, content_type, query))
 
     assert str(info.value).startswith(f"{field}: ")
 
 
+# --- voice turns and replies -----------------------------------------------------------------
+
+
 @pytest.mark.parametrize(
-    ("form", "query", "names"),
+    ("fields", "query", "expected"),
     [
-        ({"CallStatus": "ringing", "SequenceNumber": "one"}, {}, "sequence_number|SequenceNumber"),
-        ({"CallStatus": "ringing"}, {"attempt_id": "abc"}, "attempt_id"),
+        ({}, {"attempt_id": "3"}, VoiceTurn(3, None)),
+        ({"answered_by": "fax"}, {"attempt_id": "3"}, VoiceTurn(3, None, Answerer.FAX)),
+        (
+            {"speech": " sì ", "confidence": 0.5},
+            {"attempt_id": "3", "turn": "2"},
+            VoiceTurn(3, 2, speech="sì", confidence=0.5),
+        ),
+        ({"digits": "#"}, {"attempt_id": "3", "turn": "4"}, VoiceTurn(3, 4, digits="#")),
+        ({"speech": "  "}, {"attempt_id": "3", "turn": "1"}, VoiceTurn(3, 1)),
+        (None, {"attempt_id": "3", "turn": "1"}, VoiceTurn(3, 1)),
     ],
 )
-def test_a_non_integer_in_twilio_form_or_query_names_the_field(
-    form: dict[str, str], query: dict[str, str], names: str
+def test_parse_voice_turn(
+    fields: dict[str, Any] | None, query: dict[str, str], expected: VoiceTurn
 ) -> None:
-    with pytest.raises(WebhookInvalid, match=rf"^({names}): not an integer$"):
-        MockProvider().parse_status_event(webhook(form_body(form), FORM, query))
+    body = b"" if fields is None else json_body(fields)
+
+    assert MockProvider().parse_voice_turn(webhook(body, JSON, query)) == expected
+
+
+@pytest.mark.parametrize(
+    ("fields", "query", "field"),
+    [
+        ({}, {}, "attempt_id"),
+        ({}, {"attempt_id": "1", "turn": "x"}, "turn"),
+        ({"confidence": 2}, {"attempt_id": "1", "turn": "1"}, "confidence"),
+        ({"digits": "12a"}, {"attempt_id": "1", "turn": "1"}, "digits"),
+        ({"SpeechResult": "sì"}, {"attempt_id": "1", "turn": "1"}, "SpeechResult"),
+        ({"speech": "x" * 2001}, {"attempt_id": "1", "turn": "1"}, "speech"),
+    ],
+)
+def test_parse_voice_turn_rejects_a_malformed_field_by_name(
+    fields: dict[str, Any], query: dict[str, str], field: str
+) -> None:
+    with pytest.raises(WebhookInvalid) as info:
+        MockProvider().parse_voice_turn(webhook(json_body(fields), JSON, query))
+
+    assert str(info.value).startswith(f"{field}: ")
+
+
+def test_a_reply_that_listens_says_where_the_answer_goes() -> None:
+    reply = Reply("it-IT", ("Buongiorno.", "Ha due minuti?"), Listening(("sì", "no"), 5, 1))
+
+    document = MockProvider().render_reply(reply, "http://x/voice?attempt_id=1&turn=1")
+
+    assert document.media_type == JSON
+    assert json.loads(document.body) == {
+        "language": "it-IT",
+        "say": ["Buongiorno.", "Ha due minuti?"],
+        "listen": {
+            "hints": ["sì", "no"],
+            "timeout_seconds": 5,
+            "num_digits": 1,
+            "next": "http://x/voice?attempt_id=1&turn=1",
+        },
+    }
+
+
+def test_a_reply_that_does_not_listen_hangs_up() -> None:
+    document = MockProvider().render_reply(Reply("en-US", ("Goodbye.",)), "http://x/voice")
+
+    assert json.loads(document.body) == {"language": "en-US", "say": ["Goodbye."], "listen": None}
 
 
 # --- the rest of the interface ---------------------------------------------------------------
@@ -270,5 +303,4 @@ async def test_hangup_and_fetch_call_know_nothing() -> None:
 
     await provider.hangup("MK1")  # a no-op that must not raise
     assert await provider.fetch_call("MK1") == CallReport(status=None)
-    assert await provider.fetch_call(None) == CallReport(status=None)
     assert provider.name == "mock"

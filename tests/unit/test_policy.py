@@ -6,157 +6,122 @@ from collections.abc import Sequence
 
 import pytest
 
-from app.calls.models import Outcome
-from app.calls.policy import (
-    INVALID_NUMBER_ERRORS,
-    ContactStep,
-    classify,
-    next_step,
-    retry_delay,
-)
+from app.calls.models import AttemptStatus, Outcome
+from app.calls.policy import ContactStep, classify, next_step, retry_delay
 from app.campaigns.models import ContactState
+from app.telephony.base import Answerer
 
 SCHEDULE = [60, 240]
 
 # --- classify --------------------------------------------------------------------------------
 
+S = AttemptStatus
+
 
 @pytest.mark.parametrize(
     ("status", "answered", "expected"),
     [
-        ("completed", True, Outcome.HANGUP),
-        ("completed", False, Outcome.NO_ANSWER),
-        ("busy", False, Outcome.BUSY),
-        ("busy", True, Outcome.BUSY),
-        ("no-answer", False, Outcome.NO_ANSWER),
-        ("no-answer", True, Outcome.NO_ANSWER),
-        ("failed", False, Outcome.FAILED),
-        ("failed", True, Outcome.FAILED),
-        ("canceled", False, Outcome.CANCELED),
-        ("canceled", True, Outcome.CANCELED),
-        ("error", False, Outcome.PROVIDER_ERROR),
-        ("error", True, Outcome.PROVIDER_ERROR),
-        ("stale", False, Outcome.STALE),
-        ("stale", True, Outcome.STALE),
+        (S.COMPLETED, True, Outcome.HANGUP),
+        (S.COMPLETED, False, Outcome.NO_ANSWER),
+        (S.BUSY, False, Outcome.BUSY),
+        (S.BUSY, True, Outcome.BUSY),
+        (S.NO_ANSWER, False, Outcome.NO_ANSWER),
+        (S.NO_ANSWER, True, Outcome.NO_ANSWER),
+        (S.FAILED, False, Outcome.FAILED),
+        (S.FAILED, True, Outcome.FAILED),
+        (S.CANCELED, False, Outcome.CANCELED),
+        (S.CANCELED, True, Outcome.CANCELED),
+        (S.ERROR, False, Outcome.PROVIDER_ERROR),
+        (S.ERROR, True, Outcome.PROVIDER_ERROR),
+        (S.STALE, False, Outcome.STALE),
+        (S.STALE, True, Outcome.STALE),
     ],
 )
-def test_classify_by_final_status(status: str, answered: bool, expected: Outcome) -> None:
+def test_classify_by_final_status(status: AttemptStatus, answered: bool, expected: Outcome) -> None:
     assert classify(status, answered=answered) is expected
 
 
 @pytest.mark.parametrize(
     ("answered_by", "expected"),
     [
-        ("machine_start", Outcome.MACHINE),
-        ("machine_end_beep", Outcome.MACHINE),
-        ("machine_end_silence", Outcome.MACHINE),
-        ("machine_end_other", Outcome.MACHINE),
-        ("fax", Outcome.FAX),
-        ("human", Outcome.HANGUP),
-        ("unknown", Outcome.HANGUP),
+        (Answerer.MACHINE, Outcome.MACHINE),
+        (Answerer.FAX, Outcome.FAX),
+        (Answerer.HUMAN, Outcome.HANGUP),
+        (Answerer.UNKNOWN, Outcome.HANGUP),
         (None, Outcome.HANGUP),
-        ("", Outcome.HANGUP),
     ],
 )
-def test_classify_by_answered_by(answered_by: str | None, expected: Outcome) -> None:
-    assert classify("completed", answered=True, answered_by=answered_by) is expected
+def test_classify_by_answered_by(answered_by: Answerer | None, expected: Outcome) -> None:
+    assert classify(S.COMPLETED, answered=True, answered_by=answered_by) is expected
 
 
 @pytest.mark.parametrize(
     ("status", "answered_by", "expected"),
     [
-        ("no-answer", "human", Outcome.NO_ANSWER),
-        ("busy", "human", Outcome.BUSY),
-        ("completed", "fax", Outcome.FAX),
-        ("failed", "machine_start", Outcome.MACHINE),
+        (S.NO_ANSWER, Answerer.HUMAN, Outcome.NO_ANSWER),
+        (S.BUSY, Answerer.HUMAN, Outcome.BUSY),
+        (S.COMPLETED, Answerer.FAX, Outcome.FAX),
+        (S.FAILED, Answerer.MACHINE, Outcome.MACHINE),
     ],
 )
 def test_classify_answered_by_against_status(
-    status: str, answered_by: str, expected: Outcome
+    status: AttemptStatus, answered_by: Answerer, expected: Outcome
 ) -> None:
     assert classify(status, answered=False, answered_by=answered_by) is expected
 
 
-@pytest.mark.parametrize("code", sorted(INVALID_NUMBER_ERRORS))
-@pytest.mark.parametrize("status", ["failed", "completed", "no-answer"])
-def test_classify_invalid_number_error_codes(code: str, status: str) -> None:
-    assert classify(status, answered=False, error_code=code) is Outcome.INVALID_NUMBER
-
-
-def test_invalid_number_error_codes_are_the_documented_ones() -> None:
-    assert (
-        frozenset({"13223", "13224", "13225", "21211", "21214", "21217"}) == INVALID_NUMBER_ERRORS
-    )
+@pytest.mark.parametrize("status", [S.FAILED, S.COMPLETED, S.NO_ANSWER])
+def test_classify_a_number_the_provider_says_is_invalid(status: AttemptStatus) -> None:
+    assert classify(status, answered=False, invalid_number=True) is Outcome.INVALID_NUMBER
 
 
 @pytest.mark.parametrize(
-    ("status", "code", "expected"),
+    ("survey_outcome", "status", "answered", "answered_by", "invalid", "expected"),
     [
-        ("failed", "30003", Outcome.FAILED),  # unreachable handset: worth another try
-        ("failed", "31005", Outcome.FAILED),
-        ("busy", "30008", Outcome.BUSY),
-        ("failed", "", Outcome.FAILED),
-        ("failed", None, Outcome.FAILED),
-    ],
-)
-def test_classify_other_error_codes_fall_back_to_status(
-    status: str, code: str | None, expected: Outcome
-) -> None:
-    assert classify(status, answered=False, error_code=code) is expected
-
-
-@pytest.mark.parametrize(
-    ("survey_outcome", "status", "answered", "answered_by", "error_code", "expected"),
-    [
-        ("completed", "completed", True, None, None, Outcome.COMPLETED),
-        ("partial", "completed", True, None, None, Outcome.PARTIAL),
-        ("refused", "completed", True, None, None, Outcome.REFUSED),
-        ("opted_out", "completed", True, None, None, Outcome.OPTED_OUT),
-        ("completed", "completed", True, "human", None, Outcome.COMPLETED),
-        ("partial", "completed", True, "unknown", None, Outcome.PARTIAL),
+        (Outcome.COMPLETED, S.COMPLETED, True, None, False, Outcome.COMPLETED),
+        (Outcome.PARTIAL, S.COMPLETED, True, None, False, Outcome.PARTIAL),
+        (Outcome.REFUSED, S.COMPLETED, True, None, False, Outcome.REFUSED),
+        (Outcome.OPTED_OUT, S.COMPLETED, True, None, False, Outcome.OPTED_OUT),
+        (Outcome.COMPLETED, S.COMPLETED, True, Answerer.HUMAN, False, Outcome.COMPLETED),
+        (Outcome.PARTIAL, S.COMPLETED, True, Answerer.UNKNOWN, False, Outcome.PARTIAL),
         # The dialogue's own outcome beats whatever the provider adds at hang-up.
-        ("partial", "failed", True, None, "21211", Outcome.PARTIAL),
-        ("completed", "completed", False, None, None, Outcome.COMPLETED),
-        ("refused", "canceled", True, None, None, Outcome.REFUSED),
+        (Outcome.PARTIAL, S.FAILED, True, None, True, Outcome.PARTIAL),
+        (Outcome.COMPLETED, S.COMPLETED, False, None, False, Outcome.COMPLETED),
+        (Outcome.REFUSED, S.CANCELED, True, None, False, Outcome.REFUSED),
         # AMD misclassifies some humans (TWILIO.md). A survey outcome only exists when a person
         # went through the dialogue, so it must win: otherwise a completed survey is stored as
         # `machine` and the contact is called again.
         pytest.param(
-            "completed", "completed", True, "machine_start", None, Outcome.COMPLETED,
-            id="completed-survey-despite-amd-machine_start",
+            Outcome.COMPLETED, S.COMPLETED, True, Answerer.MACHINE, False, Outcome.COMPLETED,
+            id="completed-survey-despite-amd-machine",
         ),
         pytest.param(
-            "partial", "completed", True, "machine_end_beep", None, Outcome.PARTIAL,
-            id="partial-survey-despite-amd-machine_end_beep",
+            Outcome.PARTIAL, S.COMPLETED, True, Answerer.MACHINE, False, Outcome.PARTIAL,
+            id="partial-survey-despite-amd-machine",
         ),
         pytest.param(
-            "refused", "completed", True, "machine_end_other", None, Outcome.REFUSED,
-            id="refusal-despite-amd-machine_end_other",
+            Outcome.REFUSED, S.COMPLETED, True, Answerer.FAX, False, Outcome.REFUSED,
+            id="refusal-despite-amd-fax",
         ),
     ],
 )  # fmt: skip
 def test_classify_survey_outcome_precedence(
-    survey_outcome: str,
-    status: str,
+    survey_outcome: Outcome,
+    status: AttemptStatus,
     answered: bool,
-    answered_by: str | None,
-    error_code: str | None,
+    answered_by: Answerer | None,
+    invalid: bool,
     expected: Outcome,
 ) -> None:
     outcome = classify(
         status,
         answered=answered,
         answered_by=answered_by,
-        error_code=error_code,
+        invalid_number=invalid,
         survey_outcome=survey_outcome,
     )
 
     assert outcome is expected
-
-
-def test_classify_rejects_an_unknown_survey_outcome() -> None:
-    with pytest.raises(ValueError, match="maybe"):
-        classify("completed", answered=True, survey_outcome="maybe")
 
 
 # --- next_step -------------------------------------------------------------------------------

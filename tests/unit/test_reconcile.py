@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.scheduler.reconcile import Verdict, provably_over_at, reconcile
-from app.telephony.base import CallReport
+from app.telephony.base import CallReport, CallState
 
 STARTED = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
 OVER_AT = provably_over_at(STARTED, ring_timeout_seconds=30, time_limit_seconds=900, margin=300)
@@ -22,12 +22,12 @@ def test_a_call_is_provably_over_after_ring_time_time_limit_and_margin() -> None
     ("report", "now", "verdict"),
     [
         # The provider's word decides, before and after the bound alike.
-        (CallReport(status="completed"), BEFORE, Verdict.CLOSE),
-        (CallReport(status="no-answer"), OVER_AT, Verdict.CLOSE),
-        (CallReport(status="canceled"), BEFORE, Verdict.CLOSE),
-        (CallReport(status="in-progress"), BEFORE, Verdict.LIVE),
-        (CallReport(status="ringing"), OVER_AT + timedelta(days=1), Verdict.LIVE),
-        (CallReport(status="queued"), OVER_AT, Verdict.LIVE),
+        (CallReport(status=CallState.COMPLETED), BEFORE, Verdict.CLOSE),
+        (CallReport(status=CallState.NO_ANSWER), OVER_AT, Verdict.CLOSE),
+        (CallReport(status=CallState.CANCELED), BEFORE, Verdict.CLOSE),
+        (CallReport(status=CallState.IN_PROGRESS), BEFORE, Verdict.LIVE),
+        (CallReport(status=CallState.RINGING), OVER_AT + timedelta(days=1), Verdict.LIVE),
+        (CallReport(status=CallState.QUEUED), OVER_AT, Verdict.LIVE),
         # No usable word: wait while the call may be live, close once it provably is not.
         (None, STARTED, Verdict.WAIT),
         (None, BEFORE, Verdict.WAIT),

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.calls.models import AttemptStatus, CallAttempt, TelephonyEvent
 from app.calls.policy import classify
 from app.calls.service import AttemptClose, close_attempts
+from app.calls.statuses import attempt_status, rank
 from app.calls.voice import end_dialogue_on_hangup
-from app.telephony.base import StatusEvent
-from app.telephony.statuses import is_final, rank
+from app.telephony.base import Answerer, StatusEvent
 
 log = logging.getLogger(__name__)
 
@@ -83,19 +83,20 @@ async def _advance(session: AsyncSession, attempt: CallAttempt, event: StatusEve
         # The dispatcher died between placing the call and saving its id: adopt it.
         attempt.provider_call_id = event.provider_call_id
     await _touch(session, attempt, event)
-    if attempt.ended_at is not None or rank(event.status) <= rank(attempt.status):
+    status = attempt_status(event.status)
+    if attempt.ended_at is not None or rank(status) <= rank(attempt.status):
         await session.flush()
         return EventResult.IGNORED
-    if is_final(event.status):
+    if event.status.is_final:
         await end_dialogue_on_hangup(session, attempt)
         await session.flush()
         await close_attempts(session, [_close_for(attempt, event)])
         return EventResult.APPLIED
-    attempt.status = event.status
-    if event.status == AttemptStatus.IN_PROGRESS and attempt.answered_at is None:
+    attempt.status = status
+    if status is AttemptStatus.IN_PROGRESS and attempt.answered_at is None:
         attempt.answered_at = func.now()  # the database clock, set by the UPDATE itself
     if event.answered_by:
-        attempt.answered_by = event.answered_by
+        attempt.answered_by = event.answered_by.value
     await session.flush()
     return EventResult.APPLIED
 
@@ -107,20 +108,29 @@ async def _touch(session: AsyncSession, attempt: CallAttempt, event: StatusEvent
 
 
 def _close_for(attempt: CallAttempt, event: StatusEvent) -> AttemptClose:
-    answered_by = event.answered_by or attempt.answered_by
+    answered_by = event.answered_by or _known(attempt.answered_by)
     answered = attempt.answered_at is not None or bool(event.duration_seconds)
+    status = attempt_status(event.status)
     outcome = classify(
-        event.status,
+        status,
         answered=answered,
         answered_by=answered_by,
-        error_code=event.error_code,
+        invalid_number=event.invalid_number,
         survey_outcome=attempt.outcome,
     )
     return AttemptClose(
         attempt_id=attempt.id,
-        status=event.status,
+        status=status,
         outcome=outcome,
-        error=f"provider error {event.error_code}" if event.error_code else None,
+        error=event.error,
         answered_by=answered_by,
         duration_seconds=event.duration_seconds,
     )
+
+
+def _known(answered_by: str | None) -> Answerer | None:
+    """What AMD said earlier, as stored on the attempt (older rows may hold another word)."""
+    try:
+        return Answerer(answered_by) if answered_by else None
+    except ValueError:
+        return None

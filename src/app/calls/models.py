@@ -20,11 +20,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import Base, created_at_column, in_list
+from app.db.base import Base, EnumText, created_at_column, in_list
 
 
 class AttemptStatus(StrEnum):
-    """Where a call stands: ours before the provider knows it, then the provider's CallStatus."""
+    """Where a call stands: ours before the provider knows it, then the provider's CallState."""
 
     DISPATCHING = "dispatching"  # committed, provider not yet asked or not yet answered
     QUEUED = "queued"
@@ -101,13 +101,17 @@ class CallAttempt(Base):
     )
     attempt_number: Mapped[int] = mapped_column(Integer, nullable=False)
     provider_call_id: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(Text, nullable=False, server_default="dispatching")
+    status: Mapped[AttemptStatus] = mapped_column(
+        EnumText(AttemptStatus), nullable=False, server_default="dispatching"
+    )
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_event_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     last_sequence_number: Mapped[int | None] = mapped_column(Integer)
-    outcome: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[Outcome | None] = mapped_column(EnumText(Outcome))
+    # What answering-machine detection said (human, machine, fax, unknown; older rows keep the
+    # provider's own word): a record, not a state.
     answered_by: Mapped[str | None] = mapped_column(Text)
     duration_seconds: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)

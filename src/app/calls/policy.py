@@ -7,10 +7,7 @@ from dataclasses import dataclass
 
 from app.calls.models import AttemptStatus, Outcome
 from app.campaigns.models import ContactState
-
-# Twilio error codes that mean the number itself is unusable (not worth another attempt).
-# 21215 (geo permissions) is not one: the account's settings, not the number, are at fault.
-INVALID_NUMBER_ERRORS = frozenset({"13223", "13224", "13225", "21211", "21214", "21217"})
+from app.telephony.base import Answerer
 
 _FINAL_BY_OUTCOME = {
     Outcome.COMPLETED: ContactState.COMPLETED,
@@ -34,22 +31,22 @@ class ContactStep:
 
 
 def classify(
-    status: str,
+    status: AttemptStatus,
     *,
     answered: bool,
-    answered_by: str | None = None,
-    error_code: str | None = None,
-    survey_outcome: str | None = None,
+    answered_by: Answerer | None = None,
+    invalid_number: bool = False,
+    survey_outcome: Outcome | None = None,
 ) -> Outcome:
-    """The outcome of an attempt that reached the final provider `status`."""
+    """The outcome of an attempt that reached the final `status`."""
     # A survey outcome means a person went through the dialogue: it beats AMD's guess.
     if survey_outcome is not None:
-        return Outcome(survey_outcome)
-    if answered_by == "fax":
+        return survey_outcome
+    if answered_by is Answerer.FAX:
         return Outcome.FAX
-    if answered_by and answered_by.startswith("machine"):
+    if answered_by is Answerer.MACHINE:
         return Outcome.MACHINE
-    if error_code in INVALID_NUMBER_ERRORS:
+    if invalid_number:
         return Outcome.INVALID_NUMBER
     by_status = {
         AttemptStatus.BUSY: Outcome.BUSY,
@@ -60,7 +57,7 @@ def classify(
         AttemptStatus.STALE: Outcome.STALE,
     }
     if status in by_status:
-        return by_status[AttemptStatus(status)]
+        return by_status[status]
     return Outcome.HANGUP if answered else Outcome.NO_ANSWER
 
 

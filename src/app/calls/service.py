@@ -8,18 +8,19 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.calls.models import Outcome
+from app.calls.models import AttemptStatus, Outcome
 from app.calls.policy import next_step
 from app.metrics import count_outcomes_on_commit
+from app.telephony.base import Answerer
 
 
 @dataclass(frozen=True)
 class AttemptClose:
     attempt_id: int
-    status: str
+    status: AttemptStatus
     outcome: Outcome
     error: str | None = None
-    answered_by: str | None = None
+    answered_by: Answerer | None = None
     duration_seconds: int | None = None
 
 
@@ -78,10 +79,10 @@ async def close_attempts(session: AsyncSession, closes: Sequence[AttemptClose]) 
             _CLOSE_ATTEMPTS,
             {
                 "ids": [c.attempt_id for c in closes],
-                "statuses": [c.status for c in closes],
+                "statuses": [c.status.value for c in closes],
                 "outcomes": [c.outcome.value for c in closes],
                 "errors": [c.error for c in closes],
-                "answered_by": [c.answered_by for c in closes],
+                "answered_by": [c.answered_by and c.answered_by.value for c in closes],
                 "durations": [c.duration_seconds for c in closes],
             },
         )

@@ -19,20 +19,26 @@ from app.calls.models import CallAttempt, Outcome
 from app.campaigns.models import Campaign
 from app.dialogue import (
     Action,
+    CallAnswered,
     DialogueState,
+    Digits,
     Event,
     Finish,
     HangUp,
     HungUp,
     InvalidSurvey,
     Listen,
+    MachineDetected,
+    NoInput,
     OptOut,
     Phase,
     Say,
+    Speech,
     Survey,
     SurveyOutcome,
     transition,
 )
+from app.telephony.base import Answerer, Listening, Reply, VoiceTurn
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +64,14 @@ class VoiceReply:
     hangup: bool = False
     turn: int = 0  # the turn the respondent's next answer refers to
 
+    def for_provider(self) -> Reply:
+        """The reply as the provider renders it: listen, or hang up after speaking."""
+        listen = self.listen
+        if self.hangup or listen is None:
+            return Reply(self.language, self.says)
+        listening = Listening(listen.hints, listen.timeout_seconds, listen.num_digits)
+        return Reply(self.language, self.says, listening)
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["says"] = list(self.says)
@@ -77,11 +91,22 @@ class VoiceReply:
         )
 
 
-async def voice_turn(
-    session: AsyncSession, *, attempt_id: int, turn: int, event: Event
-) -> VoiceReply:
-    """Apply the respondent's answer to the prompt of `turn`, once; the caller commits."""
-    loaded = await _load(session, attempt_id)
+def dialogue_event(turn: VoiceTurn) -> Event:
+    """What the voice webhook means for the dialogue."""
+    if turn.turn is None:
+        machine = turn.answered_by in (Answerer.MACHINE, Answerer.FAX)
+        return MachineDetected() if machine else CallAnswered()
+    if turn.speech:
+        return Speech(text=turn.speech, confidence=turn.confidence)
+    if turn.digits:
+        return Digits(digits=turn.digits)
+    return NoInput()
+
+
+async def voice_turn(session: AsyncSession, turn: VoiceTurn) -> VoiceReply:
+    """Apply the respondent's answer to the prompt of its turn, once; the caller commits."""
+    event = dialogue_event(turn)
+    loaded = await _load(session, turn.attempt_id)
     if loaded is None:
         return VoiceReply(language="en-US", hangup=True)
     attempt, campaign = loaded
@@ -95,7 +120,7 @@ async def voice_turn(
     state = DialogueState.from_dict(stored["engine"]) if "engine" in stored else DialogueState()
     if attempt.ended_at is not None:
         return VoiceReply(language=survey.language.value, hangup=True)
-    if turn != state.turn and "reply" in stored:
+    if (turn.turn or 0) != state.turn and "reply" in stored:
         # A redelivery (or a stale request): answer exactly as before, change nothing.
         return VoiceReply.from_dict(stored["reply"])
     state, actions = transition(state, event, survey=survey)
@@ -156,7 +181,7 @@ async def _apply(
         if isinstance(action, OptOut):
             await _opt_out(session, attempt)
         elif isinstance(action, Finish) and action.outcome is not None:
-            attempt.outcome = _OUTCOMES[action.outcome].value
+            attempt.outcome = _OUTCOMES[action.outcome]
     if state.consent_given:
         await _save_answers(session, attempt, state)
 

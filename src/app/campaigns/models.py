@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import Base, created_at_column, in_list
+from app.db.base import Base, EnumText, created_at_column, in_list
 
 
 class CampaignStatus(StrEnum):
@@ -57,7 +57,9 @@ class Campaign(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(Text, nullable=False)
-    status: Mapped[str] = mapped_column(Text, nullable=False, server_default="draft")
+    status: Mapped[CampaignStatus] = mapped_column(
+        EnumText(CampaignStatus), nullable=False, server_default="draft"
+    )
     language: Mapped[str] = mapped_column(Text, nullable=False)
     caller_id: Mapped[str | None] = mapped_column(Text)
     timezone: Mapped[str] = mapped_column(Text, nullable=False)
@@ -111,7 +113,9 @@ class Contact(Base):
     attributes: Mapped[dict[str, Any]] = mapped_column(
         JSONB, nullable=False, server_default=text("'{}'::jsonb")
     )
-    state: Mapped[str] = mapped_column(Text, nullable=False, server_default="pending")
+    state: Mapped[ContactState] = mapped_column(
+        EnumText(ContactState), nullable=False, server_default="pending"
+    )
     attempts_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     next_attempt_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()

@@ -18,6 +18,7 @@ from app.metrics import CALLS_DISPATCHED
 from app.scheduler.bounded import gather_bounded
 from app.scheduler.window import CallWindow, InvalidWindow, open_zones
 from app.telephony.base import CallRequest, InvalidNumberError, TelephonyError, TelephonyProvider
+from app.telephony.callbacks import CallUrls
 
 log = logging.getLogger(__name__)
 
@@ -97,17 +98,6 @@ class DispatchLimits:
         return min(
             self.batch_size, max(1, math.floor(self.calls_per_second * self.interval_seconds))
         )
-
-
-@dataclass(frozen=True)
-class CallUrls:
-    public_base_url: str
-
-    def voice(self, attempt_id: int) -> str:
-        return f"{self.public_base_url}/webhooks/telephony/voice?attempt_id={attempt_id}"
-
-    def status(self, attempt_id: int) -> str:
-        return f"{self.public_base_url}/webhooks/telephony/events?attempt_id={attempt_id}"
 
 
 async def dispatch(

@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from app.telephony.base import CallReport
-from app.telephony.statuses import is_final
 
 
 class Verdict(StrEnum):
@@ -32,5 +31,5 @@ def provably_over_at(
 def reconcile(report: CallReport | None, *, now: datetime, over_at: datetime) -> Verdict:
     """The verdict on a silent attempt; `report` is None when the provider gave no usable word."""
     if report is not None and report.status is not None:
-        return Verdict.CLOSE if is_final(report.status) else Verdict.LIVE
+        return Verdict.CLOSE if report.status.is_final else Verdict.LIVE
     return Verdict.CLOSE_UNCONFIRMED if now >= over_at else Verdict.WAIT

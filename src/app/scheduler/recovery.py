@@ -17,9 +17,10 @@ from typing import Any
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.calls.models import AttemptStatus
+from app.calls.models import AttemptStatus, Outcome
 from app.calls.policy import classify
 from app.calls.service import AttemptClose, close_attempts
+from app.calls.statuses import attempt_status
 from app.logs import one_line
 from app.metrics import RECOVERY_UNCONFIRMED, STALE_RECOVERED
 from app.scheduler.bounded import gather_bounded
@@ -196,12 +197,16 @@ async def _note_unconfirmed(
 
 
 def _close(candidate: Row[Any], report: CallReport | None) -> AttemptClose:
-    status = report.status if report is not None and report.status else AttemptStatus.STALE
+    if report is not None and report.status is not None:
+        status = attempt_status(report.status)
+    else:
+        status = AttemptStatus.STALE
     outcome = classify(
         status,
         answered=candidate.answered or bool(report and report.duration_seconds),
         answered_by=report.answered_by if report else None,
-        survey_outcome=candidate.outcome,  # a survey that ended keeps its outcome
+        # A survey that ended keeps its outcome.
+        survey_outcome=Outcome(candidate.outcome) if candidate.outcome else None,
     )
     return AttemptClose(
         candidate.id,

@@ -10,9 +10,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
-from app.scheduler.dispatch import CallUrls, DispatchLimits, dispatch
+from app.scheduler.dispatch import DispatchLimits, dispatch
 from app.scheduler.recovery import RecoveryPolicy, finish_campaigns, recover_stale
 from app.telephony.base import TelephonyProvider
+from app.telephony.callbacks import CallUrls
 
 
 @dataclass(frozen=True)

@@ -1,19 +1,21 @@
 """The one interface every telephony provider implements, and the typed events it produces.
 
-Adapters translate their wire format into these types; nothing outside `telephony/` sees a
-provider's payload shape.
+An adapter (`twilio.py`, `mock.py`) is the whole boundary: it authenticates a provider's webhook
+and reads it into these types, renders a `Reply` into the provider's document, and turns the
+provider's REST answers and errors into `CallReport`s and the exceptions below. Nothing outside
+an adapter knows a provider's field names, status strings or error codes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
 
 class TelephonyError(Exception):
-    """The provider refused or failed to do what was asked."""
+    """The provider refused to do what was asked: it certainly did not happen."""
 
 
 class InvalidNumberError(TelephonyError):
@@ -34,6 +36,44 @@ class WebhookRejected(Exception):
 
 class WebhookInvalid(Exception):
     """An inbound webhook is malformed (answer 422); the message names the field."""
+
+
+class CallState(StrEnum):
+    """Where the provider says a call stands."""
+
+    QUEUED = "queued"
+    INITIATED = "initiated"
+    RINGING = "ringing"
+    IN_PROGRESS = "in-progress"
+    COMPLETED = "completed"
+    BUSY = "busy"
+    NO_ANSWER = "no-answer"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+    @property
+    def is_final(self) -> bool:
+        return self in _FINAL
+
+
+_FINAL = frozenset(
+    {
+        CallState.COMPLETED,
+        CallState.BUSY,
+        CallState.NO_ANSWER,
+        CallState.FAILED,
+        CallState.CANCELED,
+    }
+)
+
+
+class Answerer(StrEnum):
+    """Who or what answering-machine detection says picked up."""
+
+    HUMAN = "human"
+    MACHINE = "machine"
+    FAX = "fax"
+    UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True)
@@ -69,21 +109,59 @@ class StatusEvent:
 
     attempt_id: int | None
     provider_call_id: str | None
-    status: str  # one of AttemptStatus's provider values
+    status: CallState
     sequence_number: int | None = None
-    timestamp: datetime | None = None
-    answered_by: str | None = None
+    answered_by: Answerer | None = None
     duration_seconds: int | None = None
-    error_code: str | None = None
-    raw: Mapping[str, Any] = field(default_factory=dict)
+    invalid_number: bool = False  # the provider says the number can never be called
+    error: str | None = None  # the provider's error, for the record
+    raw: Mapping[str, Any] = field(default_factory=dict)  # stored as the provider sent it
+
+
+@dataclass(frozen=True)
+class VoiceTurn:
+    """A voice webhook: the call was answered (`turn` None), or an answer to turn `turn`."""
+
+    attempt_id: int
+    turn: int | None
+    answered_by: Answerer | None = None
+    speech: str | None = None
+    confidence: float | None = None  # 0..1, when the recogniser gives one
+    digits: str | None = None
+
+
+@dataclass(frozen=True)
+class Listening:
+    """How to listen after the prompts."""
+
+    hints: tuple[str, ...] = ()  # expected answers, to help the recogniser
+    timeout_seconds: int = 5  # silence before the respondent is deemed not to answer
+    num_digits: int | None = None  # keys that end keypad entry
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What to do on the line now: speak, then listen (the answer goes to `next_url`) or hang up."""
+
+    language: str  # BCP-47, e.g. it-IT
+    says: tuple[str, ...] = ()
+    listen: Listening | None = None  # None: hang up after speaking
+
+
+@dataclass(frozen=True)
+class ProviderDocument:
+    """A reply rendered in the provider's own format."""
+
+    body: str
+    media_type: str
 
 
 @dataclass(frozen=True)
 class CallReport:
-    """What the provider says about a call when asked; status None means it does not know."""
+    """What the provider says about a call when asked; status None means it has no such call."""
 
-    status: str | None
-    answered_by: str | None = None
+    status: CallState | None
+    answered_by: Answerer | None = None
     duration_seconds: int | None = None
 
 
@@ -91,7 +169,11 @@ class TelephonyProvider(Protocol):
     name: str
 
     async def initiate_call(self, request: CallRequest) -> PlacedCall:
-        """Place one outbound call. Not idempotent: a second call rings the phone again."""
+        """Place one outbound call. Not idempotent: a second call rings the phone again.
+
+        TelephonyError when refused (nothing happened); ProviderUnavailable (or any other
+        exception) when the outcome is unknown.
+        """
         ...
 
     async def hangup(self, provider_call_id: str) -> None:
@@ -110,10 +192,17 @@ class TelephonyProvider(Protocol):
         """Release what the provider holds (connections, simulated calls); safe to repeat."""
         ...
 
-    def validate_webhook(self, webhook: InboundWebhook) -> dict[str, str]:
-        """Authenticate an inbound webhook and return its parameters (WebhookRejected if not)."""
+    def parse_status_event(self, webhook: InboundWebhook) -> StatusEvent | None:
+        """Authenticate and read a status callback; None for an empty keep-alive POST.
+
+        WebhookRejected when not authentic, WebhookInvalid (naming the field) when malformed.
+        """
         ...
 
-    def parse_status_event(self, webhook: InboundWebhook) -> StatusEvent | None:
-        """Authenticate and parse a status callback; None for an empty keep-alive POST."""
+    def parse_voice_turn(self, webhook: InboundWebhook) -> VoiceTurn:
+        """Authenticate and read a voice webhook (same errors as `parse_status_event`)."""
+        ...
+
+    def render_reply(self, reply: Reply, next_url: str) -> ProviderDocument:
+        """The provider's document for `reply`; the respondent's answer goes to `next_url`."""
         ...

@@ -1,12 +1,20 @@
 """The mock provider: places no call, answers like a provider, and keeps a ledger of its calls.
 
+It speaks its own small JSON dialect, the project's typed events written out:
+
+- status callback (`POST .../events?attempt_id=N`): `{"provider_call_id": "MK…", "status":
+  "ringing", "sequence_number": 1, "answered_by": "human", "duration": 20, "invalid_number":
+  false, "error": "…"}`, all but `status` optional; an empty body is a keep-alive;
+- voice webhook (`POST .../voice?attempt_id=N[&turn=T]`): `{"answered_by": "machine"}` when the
+  call is answered, then `{"speech": "sì", "confidence": 0.9}`, `{"digits": "1"}` or `{}` (no
+  input) for each turn;
+- reply: `{"language": "it-IT", "say": ["…"], "listen": {"hints": […], "timeout_seconds": 5,
+  "num_digits": null, "next": "<url for the answer>"}}`, `listen` null to hang up.
+
 The ledger (MOCK_CALL_LOG, one JSON line per call placed) lets tests and benchmarks count how
 many calls would have rung a phone: O_APPEND writes of one short line are atomic across
-processes.
-
-With MOCK_SIMULATION=on it still rings no phone, but each call is played by a simulated
-respondent that drives the service's own voice and status webhooks as Twilio would (see
-`callsim.people`). That loads the emulator, so it is imported only then.
+processes. With MOCK_SIMULATION=on each call is played by a simulated respondent that drives the
+service's own webhooks in this dialect (`callsim.people`), loaded only then.
 """
 
 from __future__ import annotations
@@ -16,23 +24,54 @@ import logging
 import os
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.config import Settings, SettingsError
 from app.telephony.base import (
+    Answerer,
     CallReport,
     CallRequest,
+    CallState,
     InboundWebhook,
     PlacedCall,
+    ProviderDocument,
+    Reply,
     StatusEvent,
+    VoiceTurn,
     WebhookInvalid,
 )
-from app.telephony.statuses import PROVIDER_STATUSES
+from app.telephony.callbacks import ATTEMPT_PARAM, TURN_PARAM, query_id, required_attempt
 
 if TYPE_CHECKING:
     from callsim.people.player import Simulation
 
 log = logging.getLogger(__name__)
+
+JSON = "application/json"
+Payload = TypeVar("Payload", bound=BaseModel)
+
+
+class StatusPayload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    provider_call_id: str | None = Field(default=None, min_length=1, max_length=64)
+    status: CallState
+    sequence_number: int | None = Field(default=None, ge=0, le=10**9)
+    answered_by: Answerer | None = None
+    duration: int | None = Field(default=None, ge=0, le=10**7)
+    invalid_number: bool = False
+    error: str | None = Field(default=None, max_length=500)
+
+
+class VoicePayload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    answered_by: Answerer | None = None
+    speech: str | None = Field(default=None, max_length=2000)
+    confidence: float | None = Field(default=None, ge=0, le=1)
+    digits: str | None = Field(default=None, pattern=r"^[0-9*#]{1,32}$")
 
 
 class MockProvider:
@@ -94,15 +133,50 @@ class MockProvider:
         if self._simulation is not None:
             await self._simulation.aclose()
 
-    def validate_webhook(self, webhook: InboundWebhook) -> dict[str, str]:
-        # The mock trusts its callers: it is never exposed to a real provider.
-        return {k: str(v) for k, v in _decode(webhook).items()}
-
     def parse_status_event(self, webhook: InboundWebhook) -> StatusEvent | None:
-        payload = _decode(webhook)
-        if not payload:
+        raw = _decode(webhook)
+        if raw is None:
             return None
-        return event_from_fields({**webhook.query, **payload})
+        payload = _validate(StatusPayload, raw)
+        return StatusEvent(
+            attempt_id=query_id(webhook.query, ATTEMPT_PARAM),
+            provider_call_id=payload.provider_call_id,
+            status=payload.status,
+            sequence_number=payload.sequence_number,
+            answered_by=payload.answered_by,
+            duration_seconds=payload.duration,
+            invalid_number=payload.invalid_number,
+            error=payload.error,
+            raw=raw,
+        )
+
+    def parse_voice_turn(self, webhook: InboundWebhook) -> VoiceTurn:
+        attempt_id = required_attempt(webhook.query)
+        payload = _validate(VoicePayload, _decode(webhook) or {})
+        return VoiceTurn(
+            attempt_id,
+            query_id(webhook.query, TURN_PARAM),
+            answered_by=payload.answered_by,
+            speech=(payload.speech or "").strip() or None,
+            confidence=payload.confidence,
+            digits=payload.digits,
+        )
+
+    def render_reply(self, reply: Reply, next_url: str) -> ProviderDocument:
+        listen = reply.listen
+        document = {
+            "language": reply.language,
+            "say": list(reply.says),
+            "listen": None
+            if listen is None
+            else {
+                "hints": list(listen.hints),
+                "timeout_seconds": listen.timeout_seconds,
+                "num_digits": listen.num_digits,
+                "next": next_url,
+            },
+        }
+        return ProviderDocument(json.dumps(document, ensure_ascii=False), JSON)
 
     def _append(self, record: dict[str, Any]) -> None:
         assert self._ledger is not None
@@ -114,54 +188,25 @@ class MockProvider:
             os.close(fd)
 
 
-def _decode(webhook: InboundWebhook) -> dict[str, Any]:
+def _decode(webhook: InboundWebhook) -> dict[str, Any] | None:
+    """The JSON object of the body; None for an empty body."""
     if not webhook.body.strip():
-        return {}
-    if "json" in webhook.content_type:
-        try:
-            data = json.loads(webhook.body)
-        except ValueError as exc:
-            raise WebhookInvalid(f"body: not valid JSON ({exc})") from None
-        if not isinstance(data, dict):
-            raise WebhookInvalid("body: expected a JSON object")
-        return data
-    from urllib.parse import parse_qsl
-
-    return dict(parse_qsl(webhook.body.decode("utf-8", "replace")))
-
-
-def event_from_fields(fields: dict[str, Any]) -> StatusEvent:
-    """Build a StatusEvent from the mock's JSON names or Twilio's form names."""
-    status = _pick(fields, "status", "CallStatus")
-    if status is None:
-        raise WebhookInvalid("status: field required")
-    if status not in PROVIDER_STATUSES:
-        raise WebhookInvalid(f"status: unknown call status {status!r}")
-    return StatusEvent(
-        attempt_id=_int(fields, "attempt_id", "attempt_id"),
-        provider_call_id=_pick(fields, "provider_call_id", "CallSid"),
-        status=status,
-        sequence_number=_int(fields, "sequence_number", "SequenceNumber"),
-        answered_by=_pick(fields, "answered_by", "AnsweredBy"),
-        duration_seconds=_int(fields, "duration", "CallDuration"),
-        error_code=_pick(fields, "error_code", "ErrorCode"),
-        raw=fields,
-    )
-
-
-def _pick(fields: dict[str, Any], *names: str) -> str | None:
-    for name in names:
-        value = fields.get(name)
-        if value not in (None, ""):
-            return str(value)
-    return None
-
-
-def _int(fields: dict[str, Any], *names: str) -> int | None:
-    value = _pick(fields, *names)
-    if value is None:
         return None
+    if "json" not in webhook.content_type.lower():
+        raise WebhookInvalid("body: the mock provider takes a JSON object (application/json)")
     try:
-        return int(value)
-    except ValueError:
-        raise WebhookInvalid(f"{names[0]}: not an integer") from None
+        data = json.loads(webhook.body)
+    except ValueError as exc:
+        raise WebhookInvalid(f"body: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise WebhookInvalid("body: expected a JSON object")
+    return data
+
+
+def _validate(model: type[Payload], raw: dict[str, Any]) -> Payload:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"]) or "body"
+        raise WebhookInvalid(f"{where}: {error['msg']}") from None

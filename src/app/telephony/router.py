@@ -1,4 +1,10 @@
-"""Inbound provider webhooks."""
+"""The provider's webhooks: thin edges that let the adapter read the request and render the reply.
+
+Whatever the provider, a webhook is authenticated and parsed by the adapter into the project's
+own events (`StatusEvent`, `VoiceTurn`), applied by the `calls` domain, and the reply rendered
+back by the adapter. A webhook failing authentication gets 403; a malformed one 422 naming the
+field.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +14,11 @@ from collections.abc import Iterator
 from fastapi import APIRouter, HTTPException, Request, Response
 
 from app.calls.events import apply_status_event
+from app.calls.voice import voice_turn
 from app.config import Settings
 from app.metrics import timed_webhook
 from app.telephony.base import InboundWebhook, WebhookInvalid, WebhookRejected
+from app.telephony.callbacks import CallUrls
 from app.web.deps import ProviderDep, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/webhooks/telephony", tags=["webhooks"])
@@ -54,3 +62,20 @@ async def telephony_events(
         await apply_status_event(session, event, provider=provider.name)
         await session.commit()
     return Response(status_code=204)
+
+
+@router.post("/voice")
+@timed_webhook("voice")
+async def voice(
+    request: Request, session: SessionDep, provider: ProviderDep, settings: SettingsDep
+) -> Response:
+    """Answer a call's turn: apply what the respondent said or pressed, return the next prompt."""
+    webhook = await inbound(request, settings)
+    with webhook_errors():
+        turn = provider.parse_voice_turn(webhook)
+    reply = await voice_turn(session, turn)
+    await session.commit()
+    # The respondent's next answer comes back here, numbered, so a redelivery is told apart.
+    next_url = CallUrls(settings.public_base_url).voice(turn.attempt_id, reply.turn)
+    document = provider.render_reply(reply.for_provider(), next_url)
+    return Response(document.body, media_type=document.media_type)

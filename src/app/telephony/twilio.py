@@ -1,4 +1,9 @@
-"""The Twilio adapter: places calls through the official `twilio` library, checks signatures.
+"""The Twilio adapter: every Twilio detail the service knows, and nothing else knows.
+
+It places and asks about calls through the official `twilio` library, authenticates webhooks
+with `X-Twilio-Signature`, reads Twilio's form fields into the project's typed events, and renders
+replies as TwiML (`twiml.py`). Twilio's field names, CallStatus and AnsweredBy values and error
+codes appear here and in `twiml.py` only.
 
 The library is synchronous (it uses `requests`), so every REST call runs in a worker thread.
 Errors become the project's own exceptions:
@@ -19,10 +24,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import ipaddress
+import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
-from datetime import datetime
-from email.utils import parsedate_to_datetime
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
@@ -34,42 +38,59 @@ from twilio.rest import Client
 from app.config import Settings, SettingsError
 from app.logs import one_line
 from app.telephony.base import (
+    Answerer,
     CallReport,
     CallRequest,
+    CallState,
     InboundWebhook,
     InvalidNumberError,
     PlacedCall,
+    ProviderDocument,
     ProviderUnavailable,
+    Reply,
     StatusEvent,
     TelephonyError,
+    VoiceTurn,
     WebhookInvalid,
     WebhookRejected,
 )
-from app.telephony.mock import event_from_fields
+from app.telephony.callbacks import ATTEMPT_PARAM, TURN_PARAM, query_id, required_attempt
+from app.telephony.twiml import NO_INPUT_FLAG, GatherSpec, render_hangup, render_turn
 
 T = TypeVar("T")
 
-# Twilio's codes for a destination that can never be dialled as given.
-# 21215 (geo permissions) is left out: the account, not the number, needs fixing.
-INVALID_NUMBER_CODES = frozenset({21211, 21214, 21217, 13223, 13224})
+# Twilio's codes for a destination that can never be dialled as given, from the REST API or in
+# a status callback's ErrorCode. 21215 (geo permissions) is left out: the account, not the
+# number, needs fixing.
+INVALID_NUMBER_CODES = frozenset({21211, 21214, 21217, 13223, 13224, 13225})
 # A hang-up that finds the call gone (unknown sid, or no longer in progress) has nothing to do.
 CALL_GONE_CODES = frozenset({20404, 21220})
+TWIML = "application/xml"
 # One repeated form parameter each: a space-joined string leaves calls stuck at `initiated`.
 STATUS_CALLBACK_EVENTS = ("initiated", "ringing", "answered", "completed")
-# Twilio's CallStatus values; anything else in an answer means the answer is not understood.
-CALL_STATUSES = frozenset(
-    {
-        "queued",
-        "initiated",
-        "ringing",
-        "in-progress",
-        "completed",
-        "busy",
-        "failed",
-        "no-answer",
-        "canceled",
-    }
-)
+
+# Twilio's CallStatus values; anything else means the payload is not understood.
+STATUSES = {
+    "queued": CallState.QUEUED,
+    "initiated": CallState.INITIATED,
+    "ringing": CallState.RINGING,
+    "in-progress": CallState.IN_PROGRESS,
+    "completed": CallState.COMPLETED,
+    "busy": CallState.BUSY,
+    "no-answer": CallState.NO_ANSWER,
+    "failed": CallState.FAILED,
+    "canceled": CallState.CANCELED,
+}
+# AnsweredBy values of answering-machine detection; an unlisted one counts as unknown.
+ANSWERED_BY = {
+    "human": Answerer.HUMAN,
+    "machine_start": Answerer.MACHINE,
+    "machine_end_beep": Answerer.MACHINE,
+    "machine_end_silence": Answerer.MACHINE,
+    "machine_end_other": Answerer.MACHINE,
+    "fax": Answerer.FAX,
+    "unknown": Answerer.UNKNOWN,
+}
 
 
 @dataclass(frozen=True)
@@ -79,6 +100,7 @@ class TwilioConfig:
     from_number: str
     api_base_url: str | None = None
     machine_detection: str = "off"
+    speech_model: str = "phone_call"
     # requests has no timeout by default; a hung connection must become an "unknown outcome".
     api_timeout_seconds: float = 15.0
 
@@ -107,8 +129,19 @@ class TwilioConfig:
             from_number=settings.twilio_from_number or "",
             api_base_url=settings.twilio_api_base_url,
             machine_detection=settings.twilio_machine_detection,
+            speech_model=_speech_model(settings.twilio_speech_model),
             api_timeout_seconds=settings.twilio_api_timeout_seconds,
         )
+
+
+def _speech_model(model: str) -> str:
+    if model.strip() in ("", "default"):
+        # speechTimeout="auto" (the end of the utterance at the first pause) needs a model.
+        raise SettingsError(
+            "invalid setting TWILIO_SPEECH_MODEL: use a model that supports speechTimeout=auto, "
+            "such as phone_call or experimental_conversations"
+        )
+    return model.strip()
 
 
 def _public_and_secure(url: str) -> bool:
@@ -177,16 +210,14 @@ class TwilioProvider:
             if exc.status == 404:
                 return CallReport(status=None)
             raise
-        status = _text(call.status)
-        if status not in CALL_STATUSES:
-            raise ProviderUnavailable(f"Twilio answered an unknown call status {status!r}")
+        status = STATUSES.get(_text(call.status) or "")
+        if status is None:
+            raise ProviderUnavailable(f"Twilio answered an unknown call status {call.status!r}")
         try:
             duration = int(call.duration) if call.duration not in (None, "") else None
         except (TypeError, ValueError):
             raise ProviderUnavailable(f"Twilio answered a duration {call.duration!r}") from None
-        return CallReport(
-            status=status, answered_by=_text(call.answered_by), duration_seconds=duration
-        )
+        return CallReport(status, _answered_by(_text(call.answered_by)), duration)
 
     def validate_webhook(self, webhook: InboundWebhook) -> dict[str, str]:
         """Authenticate a Twilio webhook and return its form parameters."""
@@ -203,8 +234,55 @@ class TwilioProvider:
         params = self.validate_webhook(webhook)
         if not params:
             return None
-        event = event_from_fields({**webhook.query, **params})
-        return replace(event, timestamp=_timestamp(params.get("Timestamp")))
+        raw_status = params.get("CallStatus", "")
+        if not raw_status:
+            raise WebhookInvalid("CallStatus: field required")
+        status = STATUSES.get(raw_status)
+        if status is None:
+            raise WebhookInvalid(f"CallStatus: unknown call status {raw_status!r}")
+        code = params.get("ErrorCode") or None
+        return StatusEvent(
+            attempt_id=query_id(webhook.query, ATTEMPT_PARAM),
+            provider_call_id=params.get("CallSid") or None,
+            status=status,
+            sequence_number=_field_int(params, "SequenceNumber"),
+            answered_by=_answered_by(params.get("AnsweredBy")),
+            duration_seconds=_field_int(params, "CallDuration"),
+            invalid_number=_code(code) in INVALID_NUMBER_CODES,
+            error=f"Twilio error {code}" if code else None,
+            raw=params,
+        )
+
+    def parse_voice_turn(self, webhook: InboundWebhook) -> VoiceTurn:
+        """Authenticate, then read the answer to a Gather (or the answered call's first request)."""
+        params = self.validate_webhook(webhook)
+        attempt_id = required_attempt(webhook.query)
+        turn = query_id(webhook.query, TURN_PARAM)
+        if turn is None:
+            return VoiceTurn(attempt_id, None, answered_by=_answered_by(params.get("AnsweredBy")))
+        if NO_INPUT_FLAG in webhook.query:
+            return VoiceTurn(attempt_id, turn)  # the Gather fell through: nothing was heard
+        return VoiceTurn(
+            attempt_id,
+            turn,
+            speech=params.get("SpeechResult", "").strip() or None,
+            confidence=_confidence(params.get("Confidence")),
+            digits=params.get("Digits", "").strip() or None,
+        )
+
+    def render_reply(self, reply: Reply, next_url: str) -> ProviderDocument:
+        """TwiML: the prompts in a Gather posting to `next_url`, or the prompts and a hang-up."""
+        if reply.listen is None:
+            return ProviderDocument(render_hangup(reply.says, reply.language), TWIML)
+        gather = GatherSpec(
+            language=reply.language,
+            hints=reply.listen.hints,
+            timeout_seconds=reply.listen.timeout_seconds,
+            num_digits=reply.listen.num_digits,
+            speech_model=self._config.speech_model,
+        )
+        body = render_turn(reply.says, reply.language, gather, next_url, hangup=False)
+        return ProviderDocument(body, TWIML)
 
     def _create_params(self, request: CallRequest) -> dict[str, Any]:
         params: dict[str, Any] = {
@@ -301,13 +379,26 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return None
 
 
-def _timestamp(value: str | None) -> datetime | None:
-    if not value:
+def _answered_by(value: str | None) -> Answerer | None:
+    return ANSWERED_BY.get(value, Answerer.UNKNOWN) if value else None
+
+
+def _field_int(params: Mapping[str, str], name: str) -> int | None:
+    raw = params.get(name, "")
+    if not raw:
         return None
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
+        raise WebhookInvalid(f"{name}: not a whole number below 10^9")
+    return int(raw)
+
+
+def _confidence(raw: str | None) -> float | None:
+    """The recogniser's 0..1 confidence; anything else is as good as none."""
     try:
-        return parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        raise WebhookInvalid("Timestamp: not an RFC 2822 date") from None
+        value = float(raw) if raw else None
+    except ValueError:
+        return None
+    return value if value is not None and math.isfinite(value) and 0 <= value <= 1 else None
 
 
 def _code(value: Any) -> int | None:

@@ -32,7 +32,8 @@ VOICES = {
     "en-GB": "Polly.Amy",
 }
 
-NO_INPUT_PARAM = "no_input=1"
+NO_INPUT_FLAG = "no_input"  # on the Redirect after a Gather: Twilio fell through, nothing heard
+NO_INPUT_PARAM = f"{NO_INPUT_FLAG}=1"
 
 
 @dataclass(frozen=True)

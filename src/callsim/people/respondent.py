@@ -1,9 +1,9 @@
-"""What a simulated person says: an answer source for the emulator, reacting to each prompt.
+"""What a simulated person says, reacting to each prompt it hears.
 
-The person knows nothing of the campaign. It reads what every `<Gather>` offers, as a caller
+The person knows nothing of the campaign. It reads what every listening reply offers, as a caller
 would hear it: the language, the recogniser hints (the engine lists the expected answers there:
-yes/no words, the choices, the points of a short scale), and the prompt text. The first Gather
-is the consent question; after that it answers from the hints when there are any, else with a
+yes/no words, the choices, the points of a short scale), and the prompt text. The first one is
+the consent question; after that it answers from the hints when there are any, else with a
 number when the prompt speaks of numbers (within the range it names), else with a short comment.
 Its behaviour adds one twist: say no, hang up, ask to repeat, press `#`, or opt out.
 """
@@ -16,16 +16,19 @@ from dataclasses import dataclass
 from app.dialogue.numbers import find_numbers
 from app.dialogue.phrases import PHRASES
 from app.dialogue.survey import Language
+from callsim.answers import HANG_UP, SILENCE, Answer
 from callsim.people.mix import Behaviour
-from callsim.twilio.respondent import HANG_UP, Answer, GatherHeard
-from callsim.twilio.respondent import Behaviour as Pickup
 
-# How the emulator makes each behaviour's call connect, or not.
-EMULATOR_BEHAVIOUR: dict[Behaviour, Pickup] = {
-    Behaviour.NO_ANSWER: "no-answer",
-    Behaviour.BUSY: "busy",
-    Behaviour.VOICEMAIL: "machine",
-}
+
+@dataclass(frozen=True)
+class Heard:
+    """What the person hears before it is listened to: the prompts, and what they expect."""
+
+    index: int  # 0-based, counting every listening reply of the call
+    language: str
+    prompts: tuple[str, ...]
+    hints: tuple[str, ...] = ()
+    num_digits: int | None = None
 
 
 @dataclass(frozen=True)
@@ -65,10 +68,9 @@ WORDS = {
 }
 
 
-def language_of(gather: GatherHeard) -> Language:
-    """The Gather's recognition language; anything not Italian is taken as English."""
-    tag = gather.attributes.get("language", "")
-    return Language.IT if tag.lower().startswith("it") else Language.EN
+def language_of(heard: Heard) -> Language:
+    """The language listened for; anything not Italian is taken as English."""
+    return Language.IT if heard.language.lower().startswith("it") else Language.EN
 
 
 class SimulatedRespondent:
@@ -81,11 +83,13 @@ class SimulatedRespondent:
         self.answered = 0  # questions answered with a value
         self.twisted = False  # the behaviour's one-off (repeat, skip) is done
 
-    def __call__(self, gather: GatherHeard) -> Answer:
-        words = WORDS[language_of(gather)]
+    def __call__(self, heard: Heard) -> Answer:
+        if self.behaviour is Behaviour.VOICEMAIL:
+            return SILENCE  # a machine answers nothing
+        words = WORDS[language_of(heard)]
         if not self.consented:
             return self._consent(words)
-        return self._question(gather, words)
+        return self._question(heard, words)
 
     def _consent(self, words: Words) -> Answer:
         if self.behaviour is Behaviour.REFUSE:
@@ -93,7 +97,7 @@ class SimulatedRespondent:
         self.consented = True
         return Answer(speech=words.yes)
 
-    def _question(self, gather: GatherHeard, words: Words) -> Answer:
+    def _question(self, heard: Heard, words: Words) -> Answer:
         behaviour = self.behaviour
         if behaviour is Behaviour.OPT_OUT:
             return Answer(speech=words.opt_out)
@@ -105,27 +109,27 @@ class SimulatedRespondent:
                 return Answer(speech=words.repeat)
             return Answer(digits="#")  # the keypad's "skip"
         self.answered += 1
-        return answer_to(gather, words, self.rng)
+        return answer_to(heard, words, self.rng)
 
 
-def answer_to(gather: GatherHeard, words: Words, rng: random.Random) -> Answer:
+def answer_to(heard: Heard, words: Words, rng: random.Random) -> Answer:
     """A plausible answer to a question: a hint, a number in the spoken range, or a comment."""
-    hints = [h.strip() for h in gather.attributes.get("hints", "").split(",") if h.strip()]
+    hints = [h.strip() for h in heard.hints if h.strip()]
     if hints:
         return Answer(speech=rng.choice(hints))
-    number = number_for(gather, rng)
+    number = number_for(heard, rng)
     if number is not None:
         return Answer(speech=str(number))
     return Answer(speech=rng.choice(words.comments))
 
 
-def number_for(gather: GatherHeard, rng: random.Random) -> int | None:
+def number_for(heard: Heard, rng: random.Random) -> int | None:
     """A number fitting the prompt, or None when the prompt does not ask for one."""
-    language = language_of(gather)
-    text = " ".join(gather.prompts)
+    language = language_of(heard)
+    text = " ".join(heard.prompts)
     numbers = [int(n) for n in find_numbers(text, language) if n == int(n)]
-    keys = gather.attributes.get("numDigits", "")
-    asks = bool(numbers) or keys.isdigit() or PHRASES[language].hint_number.rstrip(".") in text
+    keys = heard.num_digits is not None
+    asks = bool(numbers) or keys or PHRASES[language].hint_number.rstrip(".") in text
     if not asks:
         return None
     if len(numbers) >= 2:

@@ -6,8 +6,9 @@ the emulator plays the call: signed status callbacks, the TwiML at `Url`, Gather
 respondent registered for the number. See `control.py` for the `/_emulator` API.
 """
 
+from callsim.answers import Answer
 from callsim.twilio.app import create_app
-from callsim.twilio.respondent import Answer, Respondent
+from callsim.twilio.respondent import Respondent
 from callsim.twilio.state import Emulator, EmulatorOptions
 
 __all__ = ["Answer", "Emulator", "EmulatorOptions", "Respondent", "create_app"]

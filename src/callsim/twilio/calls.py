@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 
-from callsim.twilio.respondent import AnswerSource, Respondent
+from callsim.twilio.respondent import Respondent
 from callsim.twilio.webhooks import Delivery
 
 FINAL = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
@@ -56,7 +56,6 @@ class EmulatedCall:
     from_: str
     request: dict[str, list[str]]  # the create request's form, every value of every name
     respondent: Respondent
-    answer_source: AnswerSource | None = None  # replaces `respondent.answers` when given
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     status: str = "queued"
     answered_by: str | None = None

@@ -2,7 +2,7 @@
 
 Supported verbs: `<Say>` (the text is recorded as heard), `<Play>`, `<Pause>`, `<Gather>` (with
 nested Say/Play/Pause), `<Redirect>`, `<Hangup>` and `<Reject>`. A Gather is answered by the
-respondent's next step, or by the call's `answer_source` when it has one; Twilio posts the
+respondent's next step; Twilio posts the
 result to the action URL (default: the document's own URL) and follows the TwiML that comes
 back. With no input it posts an empty result only when `actionOnEmptyResult="true"`, and
 otherwise falls through to the next verb. The call ends at `<Hangup>`, when the respondent hangs
@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urljoin
 
+from callsim.answers import Answer
 from callsim.twilio.calls import EmulatedCall, call_params
-from callsim.twilio.respondent import Answer, GatherHeard
 from callsim.twilio.state import Emulator
 
 APPLICATION_ERROR = "We are sorry, an application error has occurred. Goodbye."
@@ -124,7 +124,7 @@ class Interpreter:
         for child in prompts:
             self._nested(child, in_gather=True)
         said = tuple((c.text or "").strip() for c in prompts if c.tag == "Say")
-        answer = self._answer(verb, said)
+        answer = self._answer()
         entry: dict[str, Any] = {
             "attributes": dict(verb.attrib),
             "prompts": list(said),
@@ -144,12 +144,8 @@ class Interpreter:
         self.call.advance(float(verb.get("timeout", "5")))
         return action if verb.get("actionOnEmptyResult") == "true" else None
 
-    def _answer(self, verb: ET.Element, said: tuple[str, ...]) -> Answer:
-        index = len(self.call.gathers)
-        source, respondent = self.call.answer_source, self.call.respondent
-        if source is None or respondent.behaviour != "answer":
-            return respondent.answer_at(index)
-        return source(GatherHeard(index, dict(verb.attrib), said))
+    def _answer(self) -> Answer:
+        return self.call.respondent.answer_at(len(self.call.gathers))
 
     def _nested(self, verb: ET.Element, in_gather: bool = False) -> None:
         extra: dict[str, Any] = {"in_gather": True} if in_gather else {}

@@ -21,49 +21,14 @@ client's timeout (`timeout`) or answer a body that is not JSON (`garbage`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
+
+from callsim.answers import HANG_UP, SILENCE, Answer
 
 Behaviour = Literal["answer", "no-answer", "busy", "failed", "machine", "fax", "invalid"]
 FetchFault = Literal["error", "timeout", "garbage"]
-
-
-class Answer(BaseModel):
-    """One step: what the respondent does at one Gather."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    speech: str | None = None  # an empty string models an empty transcript
-    confidence: float = Field(default=0.92, ge=0, le=1)
-    digits: str | None = Field(default=None, pattern=r"^[0-9*#]+$")
-    silence: bool = False
-    hangup: bool = False
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> Answer:
-        given = [self.speech is not None, self.digits is not None, self.silence, self.hangup]
-        if sum(given) != 1:
-            raise ValueError("give exactly one of speech, digits, silence, hangup")
-        return self
-
-
-@dataclass(frozen=True)
-class GatherHeard:
-    """What a respondent hears at one Gather: its attributes and the prompts spoken inside it."""
-
-    index: int  # 0-based, counting every Gather of the call
-    attributes: Mapping[str, str]
-    prompts: tuple[str, ...]
-
-
-# Answers Gathers as they come, for respondents that react to what they hear (see simulation).
-AnswerSource = Callable[[GatherHeard], Answer]
-
-HANG_UP = Answer(hangup=True)
-SILENCE = Answer(silence=True)
 
 
 class Respondent(BaseModel):
