@@ -10,8 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.calls.models import AttemptStatus, Outcome
 from app.calls.policy import next_step
+from app.campaigns.models import ContactState
+from app.db.base import sql_literal
 from app.metrics import count_outcomes_on_commit
 from app.telephony.base import Answerer
+
+PENDING = sql_literal(ContactState.PENDING)
+IN_PROGRESS = sql_literal(ContactState.IN_PROGRESS)
+DISPATCHING = sql_literal(AttemptStatus.DISPATCHING)
+QUEUED = sql_literal(AttemptStatus.QUEUED)
 
 
 @dataclass(frozen=True)
@@ -51,10 +58,10 @@ SELECT c.contact_id, c.attempt_number, c.outcome, cp.max_attempts, cp.retry_afte
 FROM closed c JOIN campaigns cp ON cp.id = c.campaign_id
 """)
 
-_MOVE_CONTACTS = text("""
+_MOVE_CONTACTS = text(f"""
 UPDATE contacts ct
 SET state = s.state,
-    next_attempt_at = CASE WHEN s.state = 'pending'
+    next_attempt_at = CASE WHEN s.state = {PENDING}
         THEN now() + make_interval(mins => s.mins) ELSE ct.next_attempt_at END,
     last_outcome = s.outcome,
     updated_at = now()
@@ -62,7 +69,8 @@ FROM unnest(
     CAST(:contact_ids AS bigint[]), CAST(:attempt_numbers AS int[]), CAST(:states AS text[]),
     CAST(:mins AS int[]), CAST(:outcomes AS text[])
 ) AS s(contact_id, attempt_number, state, mins, outcome)
-WHERE ct.id = s.contact_id AND ct.state = 'in_progress' AND ct.attempts_count = s.attempt_number
+WHERE ct.id = s.contact_id AND ct.state = {IN_PROGRESS}
+  AND ct.attempts_count = s.attempt_number
 """)
 
 
@@ -116,10 +124,10 @@ async def close_attempts(session: AsyncSession, closes: Sequence[AttemptClose]) 
     return len(rows)
 
 
-_RECORD_PROVIDER_IDS = text("""
+_RECORD_PROVIDER_IDS = text(f"""
 UPDATE call_attempts a
 SET provider_call_id = v.call_id,
-    status = CASE WHEN a.status = 'dispatching' THEN 'queued' ELSE a.status END,
+    status = CASE WHEN a.status = {DISPATCHING} THEN {QUEUED} ELSE a.status END,
     last_event_at = now()
 FROM unnest(CAST(:ids AS bigint[]), CAST(:call_ids AS text[])) AS v(id, call_id)
 WHERE a.id = v.id AND a.provider_call_id IS NULL

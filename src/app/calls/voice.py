@@ -16,7 +16,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.calls.models import CallAttempt, Outcome
-from app.campaigns.models import Campaign
+from app.campaigns.models import Campaign, ContactState
+from app.db.base import sql_literal
 from app.dialogue import (
     Action,
     CallAnswered,
@@ -41,6 +42,9 @@ from app.dialogue import (
 from app.telephony.base import Answerer, Listening, Reply, VoiceTurn
 
 log = logging.getLogger(__name__)
+
+PENDING = sql_literal(ContactState.PENDING)
+DO_NOT_CALL = sql_literal(ContactState.DO_NOT_CALL)
 
 # How the dialogue's ending is recorded on the attempt (and so what happens to the contact).
 _OUTCOMES = {
@@ -208,7 +212,7 @@ async def _save_answers(session: AsyncSession, attempt: CallAttempt, state: Dial
     )
 
 
-_OPT_OUT = text("""
+_OPT_OUT = text(f"""
 WITH number AS (SELECT phone_number FROM contacts WHERE id = :contact_id),
 listed AS (
     INSERT INTO do_not_call (phone_number, reason, campaign_id)
@@ -216,8 +220,8 @@ listed AS (
     FROM number
     ON CONFLICT (phone_number) DO NOTHING
 )
-UPDATE contacts SET state = 'do_not_call', updated_at = now()
-WHERE phone_number = (SELECT phone_number FROM number) AND state = 'pending'
+UPDATE contacts SET state = {DO_NOT_CALL}, updated_at = now()
+WHERE phone_number = (SELECT phone_number FROM number) AND state = {PENDING}
 """)
 
 

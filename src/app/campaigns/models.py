@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import Base, EnumText, created_at_column, in_list
+from app.db.base import Base, EnumText, created_at_column, in_list, sql_literal
 
 
 class CampaignStatus(StrEnum):
@@ -90,7 +90,7 @@ class Contact(Base):
             "campaign_id",
             "next_attempt_at",
             "id",
-            postgresql_where=text("state = 'pending'"),
+            postgresql_where=text(f"state = {sql_literal(ContactState.PENDING)}"),
         ),
         # Counting by state (stats, "is the campaign finished?").
         Index("ix_contacts_campaign_state", "campaign_id", "state"),

@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.campaigns.contacts import ContactRow, RawContact, default_region, prepare
 from app.campaigns.errors import Conflict, NotFound
-from app.campaigns.models import Campaign, CampaignStatus, Contact
+from app.campaigns.models import Campaign, CampaignStatus, Contact, ContactState
 from app.campaigns.schemas import CampaignDocument, ImportReport, Rejection
+from app.db.base import sql_literal
 
 S = CampaignStatus
 
@@ -123,15 +124,18 @@ async def _refusal(session: AsyncSession, campaign_id: int, action: str) -> Exce
     return Conflict(f"cannot {action} campaign {campaign_id}: its status is {status}")
 
 
-_INSERT_CONTACTS = text("""
+PENDING = sql_literal(ContactState.PENDING)
+DO_NOT_CALL = sql_literal(ContactState.DO_NOT_CALL)
+
+_INSERT_CONTACTS = text(f"""
 INSERT INTO contacts
     (campaign_id, phone_number, external_id, name, timezone, time_zone_candidates, attributes,
      state, next_attempt_at)
 SELECT :campaign_id, i.phone_number, i.external_id, i.name, i.timezone,
-       coalesce(string_to_array(nullif(i.candidates, ''), ','), '{}'),
+       coalesce(string_to_array(nullif(i.candidates, ''), ','), '{{}}'),
        CAST(i.attributes AS jsonb),
        CASE WHEN EXISTS (SELECT 1 FROM do_not_call d WHERE d.phone_number = i.phone_number)
-            THEN 'do_not_call' ELSE 'pending' END,
+            THEN {DO_NOT_CALL} ELSE {PENDING} END,
        now()
 FROM unnest(CAST(:phone_numbers AS text[]), CAST(:external_ids AS text[]),
             CAST(:names AS text[]), CAST(:timezones AS text[]), CAST(:candidates AS text[]),

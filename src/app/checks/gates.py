@@ -18,7 +18,9 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.campaigns.models import ContactState
 from app.config import Settings, SettingsError
+from app.db.base import sql_literal
 from app.db.migrate import current_revision, head_revision
 from app.scheduler.leader import LEADER_LOCK_KEY
 
@@ -72,8 +74,8 @@ WHERE ended_at IS NULL AND last_event_at < now() - make_interval(secs => :stale)
   AND started_at + make_interval(secs => ring_timeout_seconds + time_limit_seconds + :margin)
       < now()"""
 
-STUCK = """SELECT count(*) FROM contacts c
-WHERE c.state = 'in_progress'
+STUCK = f"""SELECT count(*) FROM contacts c
+WHERE c.state = {sql_literal(ContactState.IN_PROGRESS)}
   AND NOT EXISTS (SELECT 1 FROM call_attempts a WHERE a.contact_id = c.id AND a.ended_at IS NULL)"""
 
 

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.calls.models import AttemptStatus, Outcome
 from app.calls.service import AttemptClose, close_attempts, record_provider_ids
+from app.campaigns.models import CampaignStatus, ContactState
+from app.db.base import sql_literal
 from app.faults import AFTER_CLAIM_COMMIT, AFTER_INITIATE, crash_point
 from app.logs import mask_phone, one_line
 from app.metrics import CALLS_DISPATCHED
@@ -22,26 +24,31 @@ from app.telephony.callbacks import CallUrls
 
 log = logging.getLogger(__name__)
 
+RUNNING = sql_literal(CampaignStatus.RUNNING)
+PENDING = sql_literal(ContactState.PENDING)
+IN_PROGRESS = sql_literal(ContactState.IN_PROGRESS)
+DISPATCHING = sql_literal(AttemptStatus.DISPATCHING)
+
 # Lock the campaign row so that two dispatchers (two leaders, briefly) never both fill its free
 # concurrency; NO KEY UPDATE still lets call_attempts rows reference it meanwhile.
-_LOCK_CAMPAIGN = text("""
+_LOCK_CAMPAIGN = text(f"""
 SELECT c.id, c.call_window, c.caller_id, c.max_concurrent_calls, c.max_call_minutes,
        (SELECT count(*) FROM call_attempts a
         WHERE a.campaign_id = c.id AND a.ended_at IS NULL) AS open_calls
 FROM campaigns c
-WHERE c.id = :campaign_id AND c.status = 'running'
+WHERE c.id = :campaign_id AND c.status = {RUNNING}
 FOR NO KEY UPDATE SKIP LOCKED
 """)
 
 # One statement: pick due contacts (skipping rows another dispatcher holds), re-check the state
 # in the UPDATE, and insert the attempts. The partial unique index on open attempts and
 # UNIQUE(contact_id, attempt_number) make a duplicate impossible even if this ran twice.
-_CLAIM = text("""
+_CLAIM = text(f"""
 WITH due AS (
     SELECT ct.id
     FROM contacts ct
     WHERE ct.campaign_id = :campaign_id
-      AND ct.state = 'pending'
+      AND ct.state = {PENDING}
       AND ct.next_attempt_at <= CAST(:now AS timestamptz)
       AND ct.timezone = ANY(CAST(:zones AS text[]))
       AND ct.time_zone_candidates <@ CAST(:zones AS text[])
@@ -51,16 +58,16 @@ WITH due AS (
     FOR UPDATE SKIP LOCKED
 ), claimed AS (
     UPDATE contacts ct
-    SET state = 'in_progress', attempts_count = ct.attempts_count + 1,
+    SET state = {IN_PROGRESS}, attempts_count = ct.attempts_count + 1,
         updated_at = CAST(:now AS timestamptz)
     FROM due
-    WHERE ct.id = due.id AND ct.state = 'pending'
+    WHERE ct.id = due.id AND ct.state = {PENDING}
     RETURNING ct.id, ct.campaign_id, ct.attempts_count, ct.phone_number
 ), inserted AS (
     INSERT INTO call_attempts
         (contact_id, campaign_id, attempt_number, status, started_at, last_event_at,
          ring_timeout_seconds, time_limit_seconds)
-    SELECT id, campaign_id, attempts_count, 'dispatching',
+    SELECT id, campaign_id, attempts_count, {DISPATCHING},
            CAST(:now AS timestamptz), CAST(:now AS timestamptz), :ring, :time_limit
     FROM claimed
     RETURNING id, contact_id, attempt_number, ring_timeout_seconds, time_limit_seconds
@@ -71,7 +78,7 @@ FROM inserted i JOIN claimed c ON c.id = i.contact_id
 ORDER BY i.id
 """)
 
-_RUNNING = text("SELECT id FROM campaigns WHERE status = 'running' ORDER BY id")
+_RUNNING = text(f"SELECT id FROM campaigns WHERE status = {RUNNING} ORDER BY id")
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,8 @@ from app.calls.models import AttemptStatus, Outcome
 from app.calls.policy import classify
 from app.calls.service import AttemptClose, close_attempts
 from app.calls.statuses import attempt_status
+from app.campaigns.models import CampaignStatus, ContactState
+from app.db.base import sql_list, sql_literal
 from app.logs import one_line
 from app.metrics import RECOVERY_UNCONFIRMED, STALE_RECOVERED
 from app.scheduler.bounded import gather_bounded
@@ -28,6 +30,10 @@ from app.scheduler.reconcile import Verdict, provably_over_at, reconcile
 from app.telephony.base import CallReport, TelephonyProvider
 
 log = logging.getLogger(__name__)
+
+RUNNING = sql_literal(CampaignStatus.RUNNING)
+COMPLETED = sql_literal(CampaignStatus.COMPLETED)
+UNFINISHED = sql_list(ContactState.PENDING, ContactState.IN_PROGRESS)
 
 # Silent attempts, the least recently looked at first, so that while the provider cannot answer
 # the asks rotate over every open attempt instead of repeating the oldest ones.
@@ -67,16 +73,16 @@ RETURNING id, unconfirmed_since = now() AS first_time
 # Two statements: lock first, then look for remaining work with a snapshot taken after the lock,
 # so a contact import committing meanwhile (it holds FOR SHARE on the campaign) is either seen,
 # or waits and then finds the campaign completed.
-_LOCK_RUNNING = text("""
-SELECT id FROM campaigns WHERE status = 'running' FOR NO KEY UPDATE SKIP LOCKED
+_LOCK_RUNNING = text(f"""
+SELECT id FROM campaigns WHERE status = {RUNNING} FOR NO KEY UPDATE SKIP LOCKED
 """)
 
-_FINISH_CAMPAIGNS = text("""
+_FINISH_CAMPAIGNS = text(f"""
 UPDATE campaigns c
-SET status = 'completed', finished_at = now(), updated_at = now()
-WHERE c.id = ANY(CAST(:ids AS bigint[])) AND c.status = 'running'
+SET status = {COMPLETED}, finished_at = now(), updated_at = now()
+WHERE c.id = ANY(CAST(:ids AS bigint[])) AND c.status = {RUNNING}
   AND NOT EXISTS (SELECT 1 FROM contacts ct
-                  WHERE ct.campaign_id = c.id AND ct.state IN ('pending', 'in_progress'))
+                  WHERE ct.campaign_id = c.id AND ct.state IN {UNFINISHED})
   AND NOT EXISTS (SELECT 1 FROM call_attempts a
                   WHERE a.campaign_id = c.id AND a.ended_at IS NULL)
 RETURNING c.id
