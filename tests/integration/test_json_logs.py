@@ -11,6 +11,7 @@ import contextlib
 import io
 import json
 import logging
+import logging.config
 import os
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -21,7 +22,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
-from app.logs import LogFormat, configure_logging, make_handler
+from app.logs import LogFormat, configure_logging, make_handler, server_log_config
 from app.main import create_app
 from tests.support.seed import seed_campaign
 
@@ -255,3 +256,143 @@ def test_configure_logging_text_is_the_default(
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert err.rstrip("\n").endswith(f"INFO [pid {os.getpid()}] app.main: an info line")
+
+
+# --- every handler masks: uvicorn's, the root logger's, anyone's ------------------------------
+
+# A traceback, an access line and a message, each holding a number in another format.
+NATIONAL = ("333 123 4567", "(202) 555-0184", "3331234567")
+SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+
+
+@pytest.fixture
+def logging_state() -> Iterator[None]:
+    """Every logger this section touches, put back as it was afterwards."""
+    names = ["", "app", "third.party", *SERVER_LOGGERS]
+    loggers = [logging.getLogger(name or None) for name in names]
+    saved = [(list(lg.handlers), lg.level, lg.propagate) for lg in loggers]
+    yield
+    for lg, (handlers, level, propagate) in zip(loggers, saved, strict=True):
+        lg.handlers, lg.level, lg.propagate = handlers, level, propagate
+
+
+def log_through_uvicorn() -> None:
+    """What uvicorn logs when an app raises: its access line, then the traceback."""
+    access = logging.getLogger("uvicorn.access")
+    access.info(
+        '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", "/c?to=333+123+4567", "1.1", 500
+    )
+    try:
+        raise LookupError(f"no route to {NATIONAL[1]}") from KeyError(NATIONAL[2])
+    except LookupError:
+        logging.getLogger("uvicorn.error").exception("Exception in ASGI application\n")
+
+
+def assert_masked(output: str) -> None:
+    for number in NATIONAL:
+        assert number not in output
+    assert "4567" not in output and "0184" not in output
+    assert "(20*) ***-*184" in output and "33*****567" in output
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_configure_logging_masks_what_uvicorn_set_up_before_it(
+    fmt: LogFormat, logging_state: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from uvicorn.config import LOGGING_CONFIG
+
+    logging.config.dictConfig(LOGGING_CONFIG)  # as `uvicorn app.main:app` does before the import
+    configure_logging("INFO", fmt)
+    log_through_uvicorn()
+
+    captured = capsys.readouterr()
+    assert_masked(captured.out + captured.err)
+    assert "Exception in ASGI application" in captured.err
+    assert "33*+***+*567" in captured.out  # the access line, on stdout as uvicorn writes it
+    if fmt == "json":
+        failure = one_object(captured.err)
+        assert failure["logger"] == "uvicorn.error"
+        assert failure["exc"] == "LookupError: no route to (20*) ***-*184"
+        assert "The above exception was the direct cause" in failure["traceback"]
+        assert one_object(captured.out)["logger"] == "uvicorn.access"
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_the_server_log_config_masks_from_uvicorns_first_line(
+    fmt: LogFormat, logging_state: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    logging.config.dictConfig(server_log_config(fmt))  # as `voicesurvey serve` has uvicorn do
+    log_through_uvicorn()
+
+    captured = capsys.readouterr()
+    assert_masked(captured.out + captured.err)
+    if fmt == "json":
+        assert one_object(captured.err)["exc"] == "LookupError: no route to (20*) ***-*184"
+    else:
+        assert captured.err.startswith("ERROR:    Exception in ASGI application")
+
+
+def test_configure_logging_switches_uvicorns_lines_back_to_text(
+    logging_state: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from uvicorn.config import LOGGING_CONFIG
+
+    logging.config.dictConfig(LOGGING_CONFIG)
+    formats: list[LogFormat] = ["json", "json", "text"]
+    for fmt in formats:
+        configure_logging("INFO", fmt)
+    logging.getLogger("uvicorn.error").info("Application startup complete.")
+
+    assert capsys.readouterr().err == "INFO:     Application startup complete.\n"
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_third_party_records_go_through_the_masking(
+    fmt: LogFormat, logging_state: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging("INFO", fmt)
+    try:
+        raise ConnectionError(f"cannot reach {NATIONAL[1]}")
+    except ConnectionError:
+        logging.getLogger("third.party").warning("dialling %s", NATIONAL[0], exc_info=True)
+    logging.getLogger("third.party").info("below the root's level: %s", NATIONAL[2])
+
+    err = capsys.readouterr().err
+    assert "below the root's level" not in err
+    assert "33* *** *567" in err and "(20*) ***-*184" in err
+    for number in NATIONAL:
+        assert number not in err
+    if fmt == "json":
+        assert one_object(err)["logger"] == "third.party"
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_stack_is_masked(
+    fmt: LogFormat, logger: logging.Logger, capsys: pytest.CaptureFixture[str]
+) -> None:
+    logger.addHandler(make_handler(fmt))
+    # The stack shows this line's source, and with it the number written in it.
+    logger.warning("calling 3331234567", stack_info=True)
+
+    err = capsys.readouterr().err
+    assert "3331234567" not in err
+    assert err.count("33*****567") == 2  # the message, and the source line in the stack
+    if fmt == "json":
+        assert "33*****567" in one_object(err)["stack"]
+
+
+def test_a_handler_someone_else_installed_is_masked(
+    logging_state: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    theirs = logging.StreamHandler(io.StringIO())
+    logging.getLogger("third.party").addHandler(theirs)
+    configure_logging()
+    try:
+        raise ValueError(f"bad number {NATIONAL[0]}")
+    except ValueError:
+        logging.getLogger("third.party").error("lookup failed", exc_info=True)
+
+    assert isinstance(theirs.stream, io.StringIO)
+    written = theirs.stream.getvalue()
+    assert "33* *** *567" in written and NATIONAL[0] not in written
+    assert "33* *** *567" in capsys.readouterr().err  # then the root's handler, ours

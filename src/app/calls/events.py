@@ -35,7 +35,8 @@ async def apply_status_event(
     if not await _store(session, event, provider, attempt.id if attempt else None):
         return EventResult.DUPLICATE
     if attempt is None:
-        log.warning("Status event for an unknown call %s ignored", event.provider_call_id)
+        # %r: the id comes from the request, and must not be able to start a line of its own.
+        log.warning("Status event for an unknown call %r ignored", event.provider_call_id)
         return EventResult.UNKNOWN_CALL
     if event.provider_call_id and attempt.provider_call_id not in (None, event.provider_call_id):
         log.warning("Status event call id does not match attempt %s; ignored", attempt.id)

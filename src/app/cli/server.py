@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from app.cli.common import database, err, run, settings_or_exit
+from app.logs import server_log_config
 
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 
@@ -21,10 +22,18 @@ def serve(
     """Run the web service and the scheduler (one leader among the workers)."""
     import uvicorn
 
-    settings_or_exit()
+    settings = settings_or_exit()
     _fresh_metrics_dir()
     os.environ.setdefault("PYTHONPATH", "src")
-    uvicorn.run("app.main:app", host=host, port=port, workers=workers, log_level="info")
+    uvicorn.run(
+        "app.main:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        # Uvicorn's lines masked from its first one, in the chosen format, in every worker.
+        log_config=server_log_config(settings.log_format),
+    )
 
 
 def _fresh_metrics_dir() -> None:

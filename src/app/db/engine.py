@@ -26,6 +26,8 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
+        # A failed statement's parameters are contacts' numbers, names and answers: not for logs.
+        hide_parameters=True,
         # Server-side keepalives: a client that vanished (SIGKILL, cable) is noticed by the server.
         connect_args={"server_settings": SERVER_SETTINGS},
     )

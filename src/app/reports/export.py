@@ -2,6 +2,9 @@
 
 Rows are streamed from a server-side cursor, so exporting 100k responses holds a batch in memory,
 not the campaign.
+
+Every CSV cell, header included, goes through `csv_cell`: whoever wrote a text (a contact list's
+external id, a respondent, the survey's author), a spreadsheet shows it and never runs it.
 """
 
 from __future__ import annotations
@@ -18,15 +21,16 @@ from typing import Any, TextIO
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.dialogue.survey import Question, QuestionType
+from app.dialogue.survey import Question
 from app.reports.dispositions import attempt_disposition
 from app.reports.service import survey_questions
 
 # The `<question>_skipped` value of a question the call never reached.
 NOT_ASKED = "not_asked"
 ROWS_PER_BATCH = 500
-# A cell starting with one of these is a formula to a spreadsheet (CSV injection).
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# A text starting with one of these is a formula to a spreadsheet (CSV injection): OWASP's
+# list, and NUL from OWASP's ASVS (some spreadsheets skip it, then read what follows).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\0")
 
 _ROWS = text("""
 SELECT r.id AS response_id, r.contact_id, c.external_id, c.phone_number, a.attempt_number,
@@ -72,12 +76,6 @@ class ResponseLayout:
         per_question = (name for q in self.questions for name in (q.value, q.skipped))
         return (*_fixed_columns(include_phone=self.include_phone), *per_question)
 
-    @cached_property
-    def free_text_columns(self) -> frozenset[str]:
-        return frozenset(
-            q.value for q in self.questions if q.question.type is QuestionType.FREE_TEXT
-        )
-
     def row(self, record: Mapping[Any, Any]) -> dict[str, Any]:
         """One response as a flat dict in column order; timestamps in ISO 8601."""
         answers: Mapping[str, Any] = record["answers"] or {}
@@ -104,10 +102,13 @@ class ResponseLayout:
             row[q.value], row[q.skipped] = _answer(answers.get(q.question.id))
         return row
 
+    def csv_header(self) -> list[str]:
+        """The column names as CSV cells (a question's id is the survey author's text)."""
+        return [csv_cell(name) for name in self.columns]
+
     def csv_cells(self, row: Mapping[str, Any]) -> list[str]:
-        """A row as CSV cells: booleans as true/false, nothing as empty, free text defused."""
-        free_text = self.free_text_columns
-        return [_cell(row[name], defuse=name in free_text) for name in self.columns]
+        """A row as CSV cells, every column alike (see `csv_cell`)."""
+        return [csv_cell(row[name]) for name in self.columns]
 
 
 async def response_layout(
@@ -155,7 +156,7 @@ async def write_csv(
     if bom:
         stream.write("\ufeff")  # Excel reads the file as UTF-8 only with it
     writer = csv.writer(stream, lineterminator="\r\n")
-    writer.writerow(layout.columns)
+    writer.writerow(layout.csv_header())
     written = 0
     async for row in rows:
         writer.writerow(layout.csv_cells(row))
@@ -169,7 +170,7 @@ async def csv_chunks(
     """UTF-8 CSV in chunks of a batch of rows, starting with a BOM so Excel reads it as UTF-8."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(layout.columns)
+    writer.writerow(layout.csv_header())
     pending = 0
     yield codecs.BOM_UTF8 + _drain(buffer)
     async for row in rows:
@@ -231,13 +232,24 @@ def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
-def _cell(value: Any, *, defuse: bool) -> str:
+def csv_cell(value: Any) -> str:
+    """One value as a CSV cell that a spreadsheet shows as written and never runs as a formula.
+
+    Nothing is an empty cell, a boolean true/false, and a number (int or float: ours, from the
+    database or a numeric answer) is written as it is, a negative one too: "-3" is a number to a
+    spreadsheet and reaches nothing. Any other value is text, whatever its column: one starting
+    with a formula character gets a leading "'", which spreadsheets take as "this is text" and
+    do not show. That includes text that only looks like a negative number ("-5", "-2+3") and a
+    full phone number ("+39...", which Excel would otherwise turn into a plain number).
+    """
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
     cell = str(value)
-    return f"'{cell}" if defuse and cell.startswith(_FORMULA_PREFIXES) else cell
+    return f"'{cell}" if cell.startswith(FORMULA_PREFIXES) else cell
 
 
 def _drain(buffer: io.StringIO) -> bytes:
