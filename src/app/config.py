@@ -61,8 +61,9 @@ class Settings(BaseSettings):
     # Twilio's default account limit is one call per second; 0 means no cap (the mock's default).
     dispatch_calls_per_second: float | None = Field(default=None, ge=0)
 
-    # Admin API
+    # Admin API (and the OpenAPI docs); metrics accept it too, or a token of their own.
     admin_api_token: SecretStr | None = None
+    metrics_token: SecretStr | None = None
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
@@ -73,6 +74,12 @@ class Settings(BaseSettings):
         if value is None or not value.strip():
             return None
         return to_asyncpg_url(value.strip())
+
+    @field_validator("admin_api_token", "metrics_token")
+    @classmethod
+    def _empty_token_is_no_token(cls, value: SecretStr | None) -> SecretStr | None:
+        # An empty token would let an empty "Authorization: Bearer " header in.
+        return None if value is None or not value.get_secret_value().strip() else value
 
     @field_validator("public_base_url")
     @classmethod

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import Message, Receive, Scope, Send
 
+from app.campaigns.router import DOCUMENT_MAX_BYTES, IMPORT_MAX_BYTES
 from app.campaigns.router import router as campaigns_router
 from app.config import Settings, SettingsError, get_settings
 from app.db.embedded import leave_embedded
@@ -24,8 +25,10 @@ from app.scheduler.tick import TickContext
 from app.telephony.base import TelephonyProvider
 from app.telephony.factory import create_provider
 from app.telephony.router import router as telephony_router
+from app.web.docs import router as docs_router
 from app.web.errors import install as install_error_handlers
 from app.web.health import router as health_router
+from app.web.limits import BodyLimitMiddleware, route_limit
 
 log = logging.getLogger("app.main")
 
@@ -42,9 +45,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with running_service(app, settings):
             yield
 
-    app = FastAPI(title="VoiceSurveyAgent", version="0.1.0", lifespan=lifespan)
+    # The schema and its page are served by app.web.docs, behind the admin guard.
+    app = FastAPI(
+        title="VoiceSurveyAgent",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
     install_error_handlers(app)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limits=[
+            route_limit("POST", "/api/campaigns", DOCUMENT_MAX_BYTES),
+            route_limit("POST", "/api/campaigns/{campaign_id}/contacts", IMPORT_MAX_BYTES),
+        ],
+    )
     app.include_router(health_router)
+    app.include_router(docs_router)
     app.include_router(campaigns_router)
     app.include_router(reports_router)
     app.include_router(telephony_router)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -13,7 +12,7 @@ import yaml
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
-from app.main import create_app
+from tests.support.apps import app_client
 from tests.support.factories import (
     OMIT,
     call_window,
@@ -419,16 +418,6 @@ async def test_stats_of_missing_campaign_is_404(client: httpx.AsyncClient) -> No
 
 
 # --- admin auth and schema ----------------------------------------------------------------------
-
-
-@contextlib.asynccontextmanager
-async def app_client(settings: Settings, client_host: str) -> AsyncIterator[httpx.AsyncClient]:
-    """A client on a freshly started app, seen as coming from `client_host`."""
-    application = create_app(settings)
-    async with application.router.lifespan_context(application):
-        transport = httpx.ASGITransport(app=application, client=(client_host, 1234))
-        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as client:
-            yield client
 
 
 async def test_bearer_token_is_required_when_configured(

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.campaigns import service
+from app.campaigns import imports
 from tests.support.factories import create_campaign, csv_body, import_csv
 from tests.support.seed import execute, fetch_all
 
@@ -68,6 +68,7 @@ async def test_csv_with_mixed_rows_reports_each_rejection(
             {"row": 8, "error": "phone_number is missing"},
             {"row": 9, "error": "phone_number 'not a phone' is not a phone number"},
         ],
+        "rejected_total": 5,
     }
     stored = await contacts_of(sessions, campaign_id)
     assert set(stored) == {"+390212345678", "+393331234567", "+12125550100"}
@@ -136,6 +137,7 @@ async def test_json_list_import(
             {"row": 3, "error": "phone_number is missing"},
             {"row": 5, "error": "phone_number must be a string"},
         ],
+        "rejected_total": 3,
     }
     stored = await contacts_of(sessions, campaign_id)
     first = stored["+390212345678"]
@@ -171,6 +173,7 @@ async def test_second_import_reports_numbers_already_in_campaign(
         "imported": 1,
         "do_not_call": 0,
         "rejected": [{"row": 2, "error": "already in campaign"}],
+        "rejected_total": 1,
     }
     assert len(await contacts_of(sessions, campaign_id)) == 2
 
@@ -199,7 +202,12 @@ async def test_do_not_call_numbers_are_imported_as_do_not_call(
         client, campaign_id, csv_body(["phone_number"], ["02 1234 5678"], ["02 1234 5679"])
     )
 
-    assert response.json() == {"imported": 2, "do_not_call": 1, "rejected": []}
+    assert response.json() == {
+        "imported": 2,
+        "do_not_call": 1,
+        "rejected": [],
+        "rejected_total": 0,
+    }
     stored = await contacts_of(sessions, campaign_id)
     assert stored["+390212345678"].state == "do_not_call"
     assert stored["+390212345679"].state == "pending"
@@ -342,7 +350,12 @@ async def test_unsupported_content_type_is_415(client: httpx.AsyncClient, campai
 async def test_header_only_imports_nothing(client: httpx.AsyncClient, campaign_id: int) -> None:
     response = await import_csv(client, campaign_id, "phone_number,name\n")
 
-    assert response.json() == {"imported": 0, "do_not_call": 0, "rejected": []}
+    assert response.json() == {
+        "imported": 0,
+        "do_not_call": 0,
+        "rejected": [],
+        "rejected_total": 0,
+    }
 
 
 async def test_nul_characters_reject_the_row_not_the_request(
@@ -368,11 +381,11 @@ async def test_a_failure_after_the_insert_writes_nothing(
 ) -> None:
     inserted: list[int] = []
 
-    def explode(rejected: Any, rows: Any, returned: dict[str, str]) -> Any:
-        inserted.append(len(returned))
+    def explode(counts: Any, rejected: Any) -> Any:
+        inserted.append(counts.imported)
         raise RuntimeError("failure after the INSERT statement")
 
-    monkeypatch.setattr(service, "build_report", explode)
+    monkeypatch.setattr(imports, "build_report", explode)
     body = csv_body(["phone_number"], ["0212345678"], ["0212345679"], ["0212345670"])
 
     with pytest.raises(RuntimeError, match="after the INSERT"):

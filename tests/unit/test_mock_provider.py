@@ -22,6 +22,7 @@ from app.telephony.base import (
     StatusEvent,
     VoiceTurn,
     WebhookInvalid,
+    WebhookRejected,
 )
 from app.telephony.mock import MockProvider
 
@@ -30,7 +31,10 @@ FORM = "application/x-www-form-urlencoded"
 
 
 def webhook(
-    body: bytes = b"", content_type: str = FORM, query: Mapping[str, str] | None = None
+    body: bytes = b"",
+    content_type: str = FORM,
+    query: Mapping[str, str] | None = None,
+    local: bool = True,
 ) -> InboundWebhook:
     query = dict(query or {})
     suffix = f"?{urlencode(query)}" if query else ""
@@ -40,6 +44,7 @@ def webhook(
         query=query,
         body=body,
         content_type=content_type,
+        local=local,
     )
 
 
@@ -190,6 +195,18 @@ def test_parse_rejects_a_malformed_field_by_name(
         MockProvider().parse_status_event(webhook(body, content_type, query))
 
     assert str(info.value).startswith(f"{field}: ")
+
+
+def test_webhooks_not_from_this_machine_are_rejected_even_empty() -> None:
+    provider = MockProvider()
+    remote = webhook(json_body({"status": "ringing"}), JSON, {"attempt_id": "1"}, local=False)
+
+    with pytest.raises(WebhookRejected):
+        provider.parse_status_event(remote)
+    with pytest.raises(WebhookRejected):
+        provider.parse_status_event(webhook(b"", JSON, local=False))
+    with pytest.raises(WebhookRejected):
+        provider.parse_voice_turn(webhook(b"{}", JSON, {"attempt_id": "1"}, local=False))
 
 
 # --- voice turns and replies -----------------------------------------------------------------

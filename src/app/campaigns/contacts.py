@@ -1,48 +1,43 @@
-"""Contact lists: parse a CSV or JSON upload and normalise each row, without touching the database.
+"""Contact rows: check and normalise each uploaded row, without touching the database.
 
-Pure and CPU-bound (phonenumbers is pure Python), so callers run it off the event loop.
+Pure and CPU-bound (phonenumbers is pure Python), so callers run it off the event loop. Repeats
+of a number are not looked for here: the database finds them over the whole upload.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import math
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 import phonenumbers
 from phonenumbers import timezone as number_zones
 
-from app.campaigns.errors import InvalidInput
+from app.campaigns.uploads import KNOWN_COLUMNS, CsvReader, RawContact, read_all
 from app.scheduler.window import known_zones
 
-KNOWN_COLUMNS = ("phone_number", "external_id", "timezone", "name")
-CSV_TYPES = frozenset({"text/csv", "application/csv"})
-JSON_TYPES = frozenset({"application/json"})
+# Uploads often repeat a number many times (lists merged from several sources); checking a
+# number costs tens of microseconds, remembering one a few hundred bytes.
+REMEMBERED_NUMBERS = 1 << 14
+PROGRESS_EVERY = 1000
 
 
-@dataclass(frozen=True)
-class RawContact:
-    """One data row as uploaded; `problem` is set when the row could not even be read."""
+class ContactRow(NamedTuple):
+    """A checked row, its fields in the staging table's column order (a tuple: cheap to make
+    and COPYed as it is)."""
 
-    row: int
-    fields: Mapping[str, Any]
-    problem: str | None = None
-
-
-@dataclass(frozen=True)
-class ContactRow:
     row: int
     phone_number: str  # E.164
     external_id: str | None
     name: str | None
     timezone: str
+    # Every zone the number may be in, when it is more than one: the call window must be open
+    # in all of them.
+    time_zone_candidates: tuple[str, ...]
     attributes: str  # JSON object text
-    # Every zone the number may be in, when it is more than one (comma-joined for transport):
-    # the call window must be open in all of them.
-    time_zone_candidates: str = ""
 
 
 @dataclass
@@ -55,143 +50,98 @@ class RowError(ValueError):
     """Why one row is rejected; the others go on."""
 
 
-def parse_upload(raw: bytes, media_type: str) -> list[RawContact]:
-    """Read a `text/csv` or JSON-list body into raw rows numbered from 1."""
-    if not raw.strip():
-        raise InvalidInput("body is empty", ("body",))
-    try:
-        text = raw.decode("utf-8-sig")  # Excel writes a byte-order mark
-    except UnicodeDecodeError:
-        raise InvalidInput("body is not valid UTF-8 (save the file as UTF-8)", ("body",)) from None
-    if media_type in JSON_TYPES:
-        return parse_json(text)
-    return parse_csv(text)
+@dataclass(frozen=True)
+class _Number:
+    """What a written number means for one campaign, or why it is refused."""
+
+    e164: str = ""
+    zone: str = ""
+    candidates: tuple[str, ...] = ()
+    error: str | None = None
 
 
-def parse_csv(text: str) -> list[RawContact]:
-    """Read CSV text with a header row; row 1 is the first record after the header."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        columns = _columns(next(reader, []))
-        return [_csv_row(number, values, columns) for number, values in _records(reader) if values]
-    except csv.Error as exc:
-        raise InvalidInput(
-            f"CSV is malformed near line {reader.line_num}: {exc}", ("body",)
-        ) from None
+class Normaliser:
+    """Checks and normalises the rows of one upload for one campaign."""
 
+    def __init__(self, *, region: str, default_zone: str) -> None:
+        self.region = region
+        self.default_zone = default_zone
+        # Per upload, so the region and default zone behind each answer never change.
+        self._number = lru_cache(maxsize=REMEMBERED_NUMBERS)(self._look_up)
 
-def _records(reader: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
-    # Blank lines still count, so row numbers match what a spreadsheet shows.
-    for number, values in enumerate(reader, start=1):
-        yield number, values if any(v.strip() for v in values) else []
+    def batch(
+        self, raw: Iterable[RawContact], progress: Callable[[int], None] | None = None
+    ) -> PreparedContacts:
+        """Normalise rows, setting the bad ones aside with the reason.
 
+        `progress`, when given, is told how many more rows were checked, every PROGRESS_EVERY.
+        """
+        result = PreparedContacts()
+        for index, item in enumerate(raw, start=1):
+            if progress is not None and index % PROGRESS_EVERY == 0:
+                progress(PROGRESS_EVERY)
+            try:
+                result.rows.append(self.row(item))
+            except RowError as exc:
+                result.rejected.append((item.row, str(exc)))
+        return result
 
-def _columns(header: Sequence[str]) -> list[str]:
-    names = [_column_name(h) for h in header]
-    if not any(names):
-        raise InvalidInput("body is empty: expected a header row", ("body",))
-    seen = [n for n in names if n]
-    for name in seen:
-        if seen.count(name) > 1:
-            raise InvalidInput(f"column {name!r} appears twice in the header", ("body", name))
-    if "phone_number" not in names:
-        raise InvalidInput("the CSV header has no phone_number column", ("body", "phone_number"))
-    return names
+    def row(self, item: RawContact) -> ContactRow:
+        """Turn one raw row into a contact, or raise RowError naming the field."""
+        if item.problem:
+            raise RowError(item.problem)
+        fields = item.fields
+        given = _text(fields, "phone_number")
+        if given is None:
+            raise RowError("phone_number is missing")
+        number = self._number(given)
+        if number.error is not None:
+            raise RowError(number.error)
+        zone = _text(fields, "timezone")
+        if zone is not None and zone not in known_zones():
+            raise RowError(f"timezone {zone!r} is not a known IANA time zone")
+        return ContactRow(
+            row=item.row,
+            phone_number=number.e164,
+            external_id=_text(fields, "external_id"),
+            name=_text(fields, "name"),
+            timezone=zone or number.zone,
+            time_zone_candidates=() if zone else number.candidates,
+            attributes=_attributes(fields),
+        )
 
-
-def _column_name(header: str) -> str:
-    name = header.strip()
-    return name.lower() if name.lower() in KNOWN_COLUMNS else name
-
-
-def _csv_row(number: int, values: list[str], columns: list[str]) -> RawContact:
-    extra = values[len(columns) :]
-    if any(v.strip() for v in extra):
-        problem = f"has {len(values)} fields but the header has {len(columns)}"
-        return RawContact(number, {}, problem)
-    # Spreadsheets pad rows with unnamed empty columns; those carry nothing to keep.
-    fields = {name: value for name, value in zip(columns, values, strict=False) if name}
-    return RawContact(number, fields)
-
-
-def parse_json(text: str) -> list[RawContact]:
-    """Read a JSON list of contact objects; row i is the i-th object."""
-    try:
-        data = json.loads(text, parse_constant=_no_constant)
-    except ValueError as exc:  # JSONDecodeError included
-        raise InvalidInput(f"body is not valid JSON: {exc}", ("body",)) from None
-    if not isinstance(data, list):
-        raise InvalidInput("body must be a JSON list of contact objects", ("body",))
-    return [
-        RawContact(i, item) if isinstance(item, dict) else RawContact(i, {}, "must be an object")
-        for i, item in enumerate(data, start=1)
-    ]
-
-
-def _no_constant(name: str) -> Any:
-    # Python reads NaN and Infinity, but they are not JSON and PostgreSQL's jsonb refuses them.
-    raise ValueError(f"{name} is not a JSON value")
+    def _look_up(self, given: str) -> _Number:
+        try:
+            number = phonenumbers.parse(given, self.region)
+        except phonenumbers.NumberParseException:
+            return _Number(error=f"phone_number {given!r} is not a phone number")
+        # number_type() is UNKNOWN exactly when is_valid_number() is false; it is most of the
+        # cost of both that check and the time zone lookup, so it is computed once for the two.
+        kind: int = phonenumbers.number_type(number)
+        if kind == phonenumbers.PhoneNumberType.UNKNOWN:
+            return _Number(error=f"phone_number {given!r} is not a valid phone number")
+        zone, candidates = zones_for_number(number, kind, self.default_zone)
+        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return _Number(e164, zone, candidates)
 
 
 def prepare(
-    raw: Sequence[RawContact],
+    raw: Iterable[RawContact],
     *,
     region: str,
     default_zone: str,
     progress: Callable[[int], None] | None = None,
 ) -> PreparedContacts:
-    """Normalise every row, rejecting bad ones and repeats of an earlier accepted number.
-
-    `progress`, when given, is told how many more rows were checked, every PROGRESS_EVERY rows.
-    """
-    result = PreparedContacts()
-    first_row: dict[str, int] = {}
-    for index, item in enumerate(raw, start=1):
-        if progress is not None and index % PROGRESS_EVERY == 0:
-            progress(PROGRESS_EVERY)
-        try:
-            if item.problem:
-                raise RowError(item.problem)
-            contact = normalise(item, region=region, default_zone=default_zone)
-            if contact.phone_number in first_row:
-                raise RowError(f"duplicate of row {first_row[contact.phone_number]}")
-        except RowError as exc:
-            result.rejected.append((item.row, str(exc)))
-            continue
-        first_row[contact.phone_number] = item.row
-        result.rows.append(contact)
-    return result
+    """Normalise rows for a campaign with this region and zone (see Normaliser.batch)."""
+    return Normaliser(region=region, default_zone=default_zone).batch(raw, progress)
 
 
-PROGRESS_EVERY = 1000
+def parse_csv(text: str) -> list[RawContact]:
+    """Every row of a whole CSV text (header first)."""
+    return read_all(CsvReader(), text.encode())
 
 
-def normalise(item: RawContact, *, region: str, default_zone: str) -> ContactRow:
-    """Turn one raw row into a contact, or raise RowError naming the field."""
-    fields = item.fields
-    given = _text(fields, "phone_number")
-    if given is None:
-        raise RowError("phone_number is missing")
-    number, kind = _parse_number(given, region)
-    zone = _text(fields, "timezone")
-    if zone is not None and zone not in known_zones():
-        raise RowError(f"timezone {zone!r} is not a known IANA time zone")
-    attributes = json.dumps({k: v for k, v in fields.items() if k not in KNOWN_COLUMNS})
-    if "\\u0000" in attributes:
-        raise RowError("attributes contain a NUL character")
-    primary, candidates = zones_for_number(number, kind, default_zone)
-    return ContactRow(
-        row=item.row,
-        phone_number=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
-        external_id=_text(fields, "external_id"),
-        name=_text(fields, "name"),
-        timezone=zone or primary,
-        attributes=attributes,
-        time_zone_candidates="" if zone else ",".join(candidates),
-    )
-
-
-def _text(fields: Mapping[str, Any], key: str) -> str | None:
+def _text(fields: Mapping[Any, Any], key: str) -> str | None:
     value = fields.get(key)
     if value is None:
         return None
@@ -199,22 +149,69 @@ def _text(fields: Mapping[str, Any], key: str) -> str | None:
         value = str(value)  # JSON numbers for ids and phone numbers are common
     if not isinstance(value, str):
         raise RowError(f"{key} must be a string")
-    if "\x00" in value:
-        raise RowError(f"{key} contains a NUL character")
+    problem = _bad_text(value)
+    if problem:
+        raise RowError(f"{key} {problem}")
     return value.strip() or None
 
 
-def _parse_number(given: str, region: str) -> tuple[phonenumbers.PhoneNumber, int]:
+def _bad_text(value: str) -> str | None:
+    """Why PostgreSQL would refuse this text, if it would."""
+    if "\x00" in value:
+        return "contains a NUL character"
     try:
-        number = phonenumbers.parse(given, region)
-    except phonenumbers.NumberParseException:
-        raise RowError(f"phone_number {given!r} is not a phone number") from None
-    # number_type() is UNKNOWN exactly when is_valid_number() is false; it is most of the cost
-    # of both that check and the time zone lookup, so it is computed once for the two.
-    kind: int = phonenumbers.number_type(number)
-    if kind == phonenumbers.PhoneNumberType.UNKNOWN:
-        raise RowError(f"phone_number {given!r} is not a valid phone number")
-    return number, kind
+        value.encode()
+    except UnicodeEncodeError:  # a lone surrogate, which JSON's \ud800 escapes can make
+        return "contains invalid Unicode (a lone surrogate)"
+    return None
+
+
+def _attributes(fields: Mapping[Any, Any]) -> str:
+    """The columns besides the known ones, as JSON object text that jsonb accepts."""
+    extra = {k: v for k, v in fields.items() if k not in KNOWN_COLUMNS}
+    if not extra:
+        return "{}"
+    if not all(isinstance(key, str) for key in extra):  # json.dumps would quietly turn 1 into "1"
+        raise RowError(_attribute_problem(extra))
+    try:
+        text = json.dumps(extra, ensure_ascii=False, allow_nan=False)
+        text.encode()
+    except (ValueError, TypeError):  # UnicodeEncodeError is a ValueError
+        raise RowError(_attribute_problem(extra)) from None
+    if "\\u0000" in text:  # jsonb has no NUL; json.dumps writes it as an escape
+        raise RowError(_attribute_problem(extra))
+    return text
+
+
+def _attribute_problem(extra: Mapping[Any, Any]) -> str:
+    """Name the first attribute jsonb would refuse, and why."""
+    return _first_problem(extra) or "attributes cannot be stored"
+
+
+def _first_problem(extra: Mapping[Any, Any]) -> str | None:
+    for key, value in extra.items():
+        if not isinstance(key, str):
+            return f"attribute names must be strings, not {key!r}"
+        problem = _bad_text(key)
+        if problem:
+            return f"an attribute name {problem}"
+        problem = _bad_value(value)
+        if problem:
+            return f"{key} {problem}"
+    return None
+
+
+def _bad_value(value: Any) -> str | None:
+    if isinstance(value, str):
+        return _bad_text(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"is not a finite number ({value})"
+    if isinstance(value, Mapping):
+        problem = _first_problem(value)
+        return f"has {problem}" if problem else None
+    if isinstance(value, list):
+        return next((p for p in map(_bad_value, value) if p), None)
+    return None
 
 
 def zones_for_number(
@@ -227,16 +224,29 @@ def zones_for_number(
     the window is open in every candidate (fail closed): give a `timezone` column to do better.
     `kind` is the number's phonenumbers type: the same lookup as time_zones_for_number().
     """
-    if phonenumbers.is_number_type_geographical(kind, number.country_code or 0):
+    country = number.country_code or 0
+    if phonenumbers.is_number_type_geographical(kind, country):
         found = number_zones.time_zones_for_geographical_number(number)
     else:
-        found = number_zones.time_zones_for_number(number)
+        found = _country_zones(country, number)
     zones = tuple(sorted(z for z in found if z in known_zones()))
     if not zones:
         return default_zone, ()
     if len(zones) == 1:
         return zones[0], ()
     return (default_zone if default_zone in zones else zones[0]), zones
+
+
+_COUNTRY_ZONES: dict[int, tuple[str, ...]] = {}
+
+
+def _country_zones(country: int, number: phonenumbers.PhoneNumber) -> tuple[str, ...]:
+    # A valid number that is not geographical gets its country's zones. time_zones_for_number()
+    # finds that out by computing the number's type again, the costliest step of a row; the
+    # answer depends on the country code alone, so it is asked once per code.
+    if country not in _COUNTRY_ZONES:
+        _COUNTRY_ZONES[country] = tuple(number_zones.time_zones_for_number(number))
+    return _COUNTRY_ZONES[country]
 
 
 def default_region(language: str, caller_id: str | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
@@ -23,14 +24,50 @@ from app.scheduler.window import CallWindow, InvalidWindow, known_zones
 LANGUAGES = ("it-IT", "en-US")
 Language = Literal["it-IT", "en-US"]
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+# A prompt is spoken: a few sentences at most.
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+Choice = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 ClockTime = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$")]
 QuestionId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+
+
+# Limits of what a document may declare: generous for any real survey, and small enough that
+# nothing derived from them (a histogram, the recogniser's hints, a page of stats) can be large.
+MAX_QUESTIONS = 100
+MAX_CHOICES = 50
+MAX_SCALE_POINTS = 101  # 0..100: a scale beyond that is not a scale
+NUMBER_LIMIT = 10**9  # the bounds of a number answer
+
+# PostgreSQL stores neither NUL characters nor the halves of a surrogate pair.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def check_storable(value: Any) -> None:
+    """Raise ValueError when a text in `value` (strings, lists, keys) cannot be stored."""
+    pending = [value]  # a stack, not recursion: any nesting depth is checked in constant stack
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            found = _UNSTORABLE.search(item)
+            if found is not None:
+                what = "a NUL character" if found.group() == "\x00" else "invalid Unicode"
+                raise ValueError(f"text contains {what}")
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
 
 
 class _Strict(BaseModel):
     # A misspelt key ("max_attempt") must fail loudly rather than silently fall back to a default.
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        check_storable(value)
+        return value
 
 
 class Question(_Strict):
@@ -39,9 +76,11 @@ class Question(_Strict):
     text: Text
     required: bool = True
     # Scale bounds (required for `scale`), or optional bounds of a `number` answer.
-    min: int | None = Field(default=None, validate_default=True)
-    max: int | None = Field(default=None, validate_default=True)
-    choices: list[Text] | None = Field(default=None, validate_default=True)
+    min: int | None = Field(default=None, validate_default=True, ge=-NUMBER_LIMIT, le=NUMBER_LIMIT)
+    max: int | None = Field(default=None, validate_default=True, ge=-NUMBER_LIMIT, le=NUMBER_LIMIT)
+    choices: list[Choice] | None = Field(
+        default=None, validate_default=True, max_length=MAX_CHOICES
+    )
 
     @field_validator("min", "max")
     @classmethod
@@ -52,8 +91,14 @@ class Question(_Strict):
         if value is not None and kind not in (QuestionType.SCALE, QuestionType.NUMBER, None):
             raise ValueError(f"only scale and number questions take {info.field_name}")
         low = info.data.get("min")
-        if info.field_name == "max" and value is not None and low is not None and value <= low:
-            raise ValueError(f"must be greater than min ({low})")
+        if info.field_name == "max" and value is not None and low is not None:
+            if value <= low:
+                raise ValueError(f"must be greater than min ({low})")
+            if kind == QuestionType.SCALE and value - low + 1 > MAX_SCALE_POINTS:
+                raise ValueError(
+                    f"a scale has at most {MAX_SCALE_POINTS} points (min {low}, so max "
+                    f"{low + MAX_SCALE_POINTS - 1} at most)"
+                )
         return value
 
     @field_validator("choices")
@@ -81,7 +126,7 @@ class Script(_Strict):
 class CallWindowSpec(_Strict):
     start: ClockTime
     end: ClockTime
-    days: list[Day] = Field(min_length=1)
+    days: list[Day] = Field(min_length=1, max_length=7)
 
     @field_validator("end")
     @classmethod
@@ -105,19 +150,19 @@ class CampaignDocument(_Strict):
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     language: Language
-    caller_id: str | None = None
-    timezone: str
+    caller_id: str | None = Field(default=None, max_length=32)
+    timezone: str = Field(max_length=64)
     call_window: CallWindowSpec
     max_attempts: int = Field(default=3, ge=1, le=20)
     retry_after_minutes: list[Annotated[int, Field(ge=0, le=43_200)]] = Field(
-        default_factory=lambda: [60, 240], min_length=1
+        default_factory=lambda: [60, 240], min_length=1, max_length=20
     )
     max_concurrent_calls: int = Field(default=10, ge=1, le=1000)
     # Each call is placed with this time limit (the provider's own default is 4 hours), so a
     # call is provably over after it: recovery waits that long before it redials on doubt.
     max_call_minutes: int = Field(default=15, ge=1, le=240)
     script: Script
-    questions: list[Question] = Field(min_length=1)
+    questions: list[Question] = Field(min_length=1, max_length=MAX_QUESTIONS)
 
     @field_validator("caller_id")
     @classmethod
@@ -189,15 +234,25 @@ class CampaignDetail(CampaignSummary):
     definition: dict[str, Any]
 
 
+# An import answer lists this many rejected rows at most; `rejected_total` counts them all.
+REJECTIONS_LISTED = 1000
+
+
 class Rejection(BaseModel):
-    row: int
+    row: int = Field(description="Row number: 1 is the first record after the CSV header")
     error: str
 
 
 class ImportReport(BaseModel):
     imported: int
     do_not_call: int = Field(description="Of the imported contacts, those on the do-not-call list")
-    rejected: list[Rejection]
+    rejected: list[Rejection] = Field(
+        description=f"The rejected rows in file order, the first {REJECTIONS_LISTED:,} at most"
+    )
+    rejected_total: int = Field(
+        description="How many rows were rejected, listed or not: more than `rejected` lists "
+        f"when over {REJECTIONS_LISTED:,}"
+    )
 
 
 class AttemptStats(BaseModel):

@@ -202,10 +202,13 @@ async def events_webhook(ctx: CheckContext) -> GateResult:
         return GateResult(
             "G4.2", "callback endpoint", Verdict.FAIL, f"unreachable: {exc}", f"curl -X POST {url}"
         )
-    # With Twilio an unsigned POST is refused: 403 proves the endpoint and its signature check.
-    alive = code in (200, 204) or (code == 403 and ctx.settings.telephony_provider == "twilio")
-    verdict = Verdict.PASS if alive else Verdict.FAIL
-    return GateResult("G4.2", "callback endpoint", verdict, f"HTTP {code}", f"curl -X POST {url}")
+    # 403 proves the endpoint and its guard: Twilio's signature check refuses an unsigned POST,
+    # and the mock refuses a POST from another machine.
+    detail = f"HTTP {code}" + (
+        " (refused: unsigned, or not from this machine)" if code == 403 else ""
+    )
+    verdict = Verdict.PASS if code in (200, 204, 403) else Verdict.FAIL
+    return GateResult("G4.2", "callback endpoint", verdict, detail, f"curl -X POST {url}")
 
 
 async def twilio_config(ctx: CheckContext) -> GateResult:

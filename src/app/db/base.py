@@ -12,6 +12,9 @@ from sqlalchemy.types import TypeDecorator
 
 E = TypeVar("E", bound=StrEnum)
 
+# Ids are bigint: a larger number from a request cannot name a row (and would fail the query).
+BIGINT_MAX = 2**63 - 1
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",

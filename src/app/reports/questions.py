@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from app.campaigns.schemas import MAX_SCALE_POINTS
 from app.dialogue.survey import Question, QuestionType
 
 
@@ -98,11 +99,10 @@ def _numeric(question: Question, values: Counter[Any]) -> dict[str, Any]:
         # bool is an int in Python; a stray true/false is not a number.
         if isinstance(value, int | float) and not isinstance(value, bool):
             numbers[value] += count
-    low, high = question.min, question.max
-    if question.type is QuestionType.SCALE and low is not None and high is not None:
-        # Every point of the scale appears, answered or not, so histograms line up.
-        for point in range(low, high + 1):
-            numbers.setdefault(point, 0)
+    # Every point of the scale appears, answered or not, so histograms line up; a campaign
+    # stored before scales were bounded gets only the answered points.
+    for point in _scale_points(question):
+        numbers.setdefault(point, 0)
     details: dict[str, Any] = {"histogram": {_key(v): numbers[v] for v in sorted(numbers)}}
     observed = [v for v, n in numbers.items() if n]
     if observed:
@@ -110,6 +110,13 @@ def _numeric(question: Question, values: Counter[Any]) -> dict[str, Any]:
         details["mean"] = sum(v * n for v, n in numbers.items()) / total
         details["min"], details["max"] = min(observed), max(observed)
     return details
+
+
+def _scale_points(question: Question) -> range:
+    low, high = question.min, question.max
+    if question.type is not QuestionType.SCALE or low is None or high is None:
+        return range(0)
+    return range(low, high + 1) if high - low + 1 <= MAX_SCALE_POINTS else range(0)
 
 
 def _options(counts: dict[str, int], answered: int) -> dict[str, Any]:

@@ -20,6 +20,8 @@ from app.reports.export import (
 )
 from app.reports.schemas import QuestionColumn, ResponsePage
 from app.web.deps import SessionDep, require_admin
+from app.web.params import CampaignId, Offset
+from app.web.responses import errors
 
 DEFAULT_PAGE = 100
 
@@ -29,22 +31,27 @@ class ResponseFormat(StrEnum):
     CSV = "csv"
 
 
-router = APIRouter(prefix="/api", tags=["reports"], dependencies=[Depends(require_admin)])
+router = APIRouter(
+    prefix="/api",
+    tags=["reports"],
+    dependencies=[Depends(require_admin)],
+    responses=errors(401, 403, 503),
+)
 
 
 @router.get(
     "/campaigns/{campaign_id}/responses",
     response_model=ResponsePage,
-    responses={200: {"content": {"text/csv": {}}}, 404: {"description": "Unknown campaign"}},
+    responses={200: {"content": {"text/csv": {}}}, **errors(404)},
 )
 async def list_responses(
-    campaign_id: int,
+    campaign_id: CampaignId,
     request: Request,
     session: SessionDep,
     output: Annotated[ResponseFormat, Query(alias="format")] = ResponseFormat.JSON,
     include_phone: bool = False,
     limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> ResponsePage | StreamingResponse:
     """Survey responses, one row per call that got consent; `?format=csv` for a spreadsheet.
 

@@ -101,6 +101,7 @@ class InboundWebhook:
     query: Mapping[str, str]
     body: bytes
     content_type: str
+    local: bool = False  # from this machine's loopback, not relayed by a proxy (web/peers.py)
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from app.db.base import BIGINT_MAX
 from app.telephony.base import WebhookInvalid
 
 VOICE_PATH = "/webhooks/telephony/voice"
 EVENTS_PATH = "/webhooks/telephony/events"
 ATTEMPT_PARAM = "attempt_id"
 TURN_PARAM = "turn"
-_BIGINT_MAX = 2**63 - 1  # ids are PostgreSQL bigints
 
 
 @dataclass(frozen=True)
@@ -36,8 +36,8 @@ def query_id(query: Mapping[str, str], name: str) -> int | None:
     raw = query.get(name)
     if raw is None or raw == "":
         return None
-    if not raw.isascii() or not raw.isdigit() or int(raw) > _BIGINT_MAX:
-        raise WebhookInvalid(f"{name}: not an id (a whole number from 0 to {_BIGINT_MAX})")
+    if not raw.isascii() or not raw.isdigit() or int(raw) > BIGINT_MAX:
+        raise WebhookInvalid(f"{name}: not an id (a whole number from 0 to {BIGINT_MAX})")
     return int(raw)
 
 

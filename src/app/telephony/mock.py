@@ -11,6 +11,9 @@ It speaks its own small JSON dialect, the project's typed events written out:
 - reply: `{"language": "it-IT", "say": ["…"], "listen": {"hints": […], "timeout_seconds": 5,
   "num_digits": null, "next": "<url for the answer>"}}`, `listen` null to hang up.
 
+Its webhooks are unsigned, so they are taken only from this machine (a loopback peer, no proxy
+headers); anything else gets 403.
+
 The ledger (MOCK_CALL_LOG, one JSON line per call placed) lets tests and benchmarks count how
 many calls would have rung a phone: O_APPEND writes of one short line are atomic across
 processes. With MOCK_SIMULATION=on each call is played by a simulated respondent that drives the
@@ -41,6 +44,7 @@ from app.telephony.base import (
     StatusEvent,
     VoiceTurn,
     WebhookInvalid,
+    WebhookRejected,
 )
 from app.telephony.callbacks import ATTEMPT_PARAM, TURN_PARAM, query_id, required_attempt
 
@@ -134,12 +138,13 @@ class MockProvider:
             await self._simulation.aclose()
 
     def parse_status_event(self, webhook: InboundWebhook) -> StatusEvent | None:
-        raw = _decode(webhook)
+        raw = _decode(_local(webhook))
+        attempt_id = query_id(webhook.query, ATTEMPT_PARAM)  # malformed even on a keep-alive
         if raw is None:
             return None
         payload = _validate(StatusPayload, raw)
         return StatusEvent(
-            attempt_id=query_id(webhook.query, ATTEMPT_PARAM),
+            attempt_id=attempt_id,
             provider_call_id=payload.provider_call_id,
             status=payload.status,
             sequence_number=payload.sequence_number,
@@ -151,7 +156,7 @@ class MockProvider:
         )
 
     def parse_voice_turn(self, webhook: InboundWebhook) -> VoiceTurn:
-        attempt_id = required_attempt(webhook.query)
+        attempt_id = required_attempt(_local(webhook).query)
         payload = _validate(VoicePayload, _decode(webhook) or {})
         return VoiceTurn(
             attempt_id,
@@ -186,6 +191,13 @@ class MockProvider:
             os.write(fd, line)
         finally:
             os.close(fd)
+
+
+def _local(webhook: InboundWebhook) -> InboundWebhook:
+    # The mock signs nothing and never faces a real provider: only this machine may play one.
+    if not webhook.local:
+        raise WebhookRejected("the mock provider takes webhooks from this machine only")
+    return webhook
 
 
 def _decode(webhook: InboundWebhook) -> dict[str, Any] | None:

@@ -10,18 +10,27 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
+from pydantic import BaseModel
 
 from app.calls.events import apply_status_event
 from app.calls.voice import voice_turn
 from app.config import Settings
+from app.db.base import BIGINT_MAX
 from app.metrics import timed_webhook
 from app.telephony.base import InboundWebhook, WebhookInvalid, WebhookRejected
-from app.telephony.callbacks import CallUrls
+from app.telephony.callbacks import ATTEMPT_PARAM, TURN_PARAM, CallUrls
+from app.telephony.mock import StatusPayload, VoicePayload
 from app.web.deps import ProviderDep, SessionDep, SettingsDep
+from app.web.peers import is_local
+from app.web.responses import errors
 
-router = APIRouter(prefix="/webhooks/telephony", tags=["webhooks"])
+# Webhook refusals are all {"detail": "…"}, the 422 naming the field.
+router = APIRouter(
+    prefix="/webhooks/telephony", tags=["webhooks"], responses=errors(400, 403, 413, 422, 503)
+)
 
 
 async def inbound(request: Request, settings: Settings) -> InboundWebhook:
@@ -29,12 +38,18 @@ async def inbound(request: Request, settings: Settings) -> InboundWebhook:
     url = settings.public_base_url + request.url.path
     if request.url.query:
         url += "?" + request.url.query
+    names = [name for name, _ in request.query_params.multi_items()]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        # The service's own URLs name each id once: a second value is not ours.
+        raise HTTPException(422, f"{repeated[0]}: query parameter given more than once")
     return InboundWebhook(
         url=url,
         headers=dict(request.headers),
         query=dict(request.query_params),
         body=await request.body(),
         content_type=request.headers.get("content-type", ""),
+        local=is_local(request),
     )
 
 
@@ -49,7 +64,27 @@ def webhook_errors() -> Iterator[None]:
         raise HTTPException(422, str(exc)) from None
 
 
-@router.post("/events", status_code=204)
+def _webhook_doc(mock_body: type[BaseModel], turn: bool) -> dict[str, Any]:
+    """The webhook's inputs, for the schema: the ids of its URL and either provider's body."""
+    ids = [ATTEMPT_PARAM, TURN_PARAM] if turn else [ATTEMPT_PARAM]
+    parameters = [
+        {
+            "name": name,
+            "in": "query",
+            "required": name == ATTEMPT_PARAM and turn,
+            "schema": {"type": "integer", "minimum": 0, "maximum": BIGINT_MAX},
+        }
+        for name in ids
+    ]
+    twilio_form = {"type": "object", "additionalProperties": {"type": "string"}}
+    content = {
+        "application/json": {"schema": mock_body.model_json_schema()},
+        "application/x-www-form-urlencoded": {"schema": twilio_form},
+    }
+    return {"parameters": parameters, "requestBody": {"required": False, "content": content}}
+
+
+@router.post("/events", status_code=204, openapi_extra=_webhook_doc(StatusPayload, turn=False))
 @timed_webhook("events")
 async def telephony_events(
     request: Request, session: SessionDep, provider: ProviderDep, settings: SettingsDep
@@ -64,7 +99,17 @@ async def telephony_events(
     return Response(status_code=204)
 
 
-@router.post("/voice")
+@router.post(
+    "/voice",
+    response_class=Response,
+    openapi_extra=_webhook_doc(VoicePayload, turn=True),
+    responses={
+        200: {
+            "description": "The provider's document for the next step of the call",
+            "content": {"application/xml": {}, "application/json": {}},
+        }
+    },
+)
 @timed_webhook("voice")
 async def voice(
     request: Request, session: SessionDep, provider: ProviderDep, settings: SettingsDep

@@ -232,6 +232,7 @@ class TwilioProvider:
     def parse_status_event(self, webhook: InboundWebhook) -> StatusEvent | None:
         """Authenticate first (even an empty body), then read the call-status callback."""
         params = self.validate_webhook(webhook)
+        attempt_id = query_id(webhook.query, ATTEMPT_PARAM)  # malformed even on a keep-alive
         if not params:
             return None
         raw_status = params.get("CallStatus", "")
@@ -242,7 +243,7 @@ class TwilioProvider:
             raise WebhookInvalid(f"CallStatus: unknown call status {raw_status!r}")
         code = params.get("ErrorCode") or None
         return StatusEvent(
-            attempt_id=query_id(webhook.query, ATTEMPT_PARAM),
+            attempt_id=attempt_id,
             provider_call_id=params.get("CallSid") or None,
             status=status,
             sequence_number=_field_int(params, "SequenceNumber"),

@@ -6,11 +6,26 @@ import json
 from typing import Any
 
 import yaml
-from fastapi import Request
+from fastapi import HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.types import Message
 
 YAML_TYPES = frozenset({"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"})
+# YAML is parsed whole, into objects many times its size: a body of several megabytes is
+# refused whatever larger limit its route has (a big contact list goes as CSV, streamed).
+YAML_MAX_BYTES = 4 << 20
+
+
+async def _capped_body(request: Request, cap: int) -> bytes:
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > cap:
+            raise HTTPException(
+                413, f"request body too large: at most {cap} bytes of YAML are accepted here"
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def media_type(request: Request) -> str:
@@ -36,25 +51,38 @@ class _NoAliasLoader(yaml.SafeLoader):
 def load_yaml(raw: bytes | str) -> Any:
     """Parse a YAML document, or raise RequestValidationError saying where it is broken."""
     try:
-        return yaml.load(raw, Loader=_NoAliasLoader)
+        data = yaml.load(raw, Loader=_NoAliasLoader)
     except yaml.YAMLError as exc:
-        problem = " ".join(str(exc).split())
-        raise RequestValidationError(
-            [
-                {
-                    "type": "yaml_invalid",
-                    "loc": ("body",),
-                    "msg": f"body is not valid YAML: {problem}",
-                }
-            ]
-        ) from None
+        raise _invalid(("body",), f"body is not valid YAML: {' '.join(str(exc).split())}") from None
+    except RecursionError:
+        raise _invalid(("body",), "body is not valid YAML: nested too deeply") from None
+    _json_keys(data)
+    return data
+
+
+def _json_keys(data: Any) -> None:
+    """Raise RequestValidationError at the first mapping key JSON cannot carry (a date, a list)."""
+    pending: list[tuple[tuple[str | int, ...], Any]] = [(("body",), data)]
+    while pending:  # a stack, not recursion: any depth PyYAML accepted is checked
+        path, item = pending.pop()
+        if isinstance(item, dict):
+            for key, value in item.items():
+                if not isinstance(key, str | int | float | bool) and key is not None:
+                    raise _invalid(path, f"keys must be text; {key!r} is a {type(key).__name__}")
+                pending.append(((*path, str(key)), value))
+        elif isinstance(item, list):
+            pending.extend(((*path, index), value) for index, value in enumerate(item))
+
+
+def _invalid(loc: tuple[str | int, ...], msg: str) -> RequestValidationError:
+    return RequestValidationError([{"type": "yaml_invalid", "loc": loc, "msg": msg}])
 
 
 async def yaml_as_json(request: Request) -> Request:
     """Return `request` unchanged, or, for a YAML body, a copy carrying the same data as JSON."""
     if media_type(request) not in YAML_TYPES:
         return request
-    data = load_yaml(await request.body())
+    data = load_yaml(await _capped_body(request, YAML_MAX_BYTES))
     # YAML has dates and times where JSON has strings.
     payload = json.dumps(data, default=str).encode()
     headers = [

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import hmac
-import ipaddress
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.telephony.base import TelephonyProvider
+from app.web.peers import is_local
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -35,28 +36,28 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
 def require_admin(request: Request, settings: SettingsDep) -> None:
-    """Bearer ADMIN_API_TOKEN when one is set; otherwise loopback clients only."""
-    token = settings.admin_api_token
-    if token is not None:
-        header = request.headers.get("authorization", "")
-        scheme, _, given = header.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            given.encode(), token.get_secret_value().encode()
-        ):
+    """Bearer ADMIN_API_TOKEN when one is set; otherwise local clients only (see peers.py)."""
+    _require(request, [settings.admin_api_token], "admin API: set ADMIN_API_TOKEN")
+
+
+def require_metrics_reader(request: Request, settings: SettingsDep) -> None:
+    """METRICS_TOKEN or ADMIN_API_TOKEN when either is set; otherwise local clients only."""
+    tokens = [settings.metrics_token, settings.admin_api_token]
+    _require(request, tokens, "metrics: set METRICS_TOKEN or ADMIN_API_TOKEN")
+
+
+def _require(request: Request, tokens: list[SecretStr | None], remedy: str) -> None:
+    accepted = [t.get_secret_value().encode() for t in tokens if t is not None]
+    if accepted:
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        # compare_digest against every token, so the time taken says nothing about which.
+        matches = [hmac.compare_digest(given.encode(), token) for token in accepted]
+        if scheme.lower() != "bearer" or not any(matches):
             raise HTTPException(
                 401, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"}
             )
         return
-    if not _is_loopback(request.client.host if request.client else None):
-        raise HTTPException(403, "admin API: set ADMIN_API_TOKEN to allow non-local clients")
-
-
-def _is_loopback(host: str | None) -> bool:
-    if host is None:
-        return False
-    if host in {"localhost", "testclient"}:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    if not is_local(request):
+        raise HTTPException(
+            403, f"{remedy} to allow clients that are not on this machine or come via a proxy"
+        )

@@ -1,11 +1,14 @@
-"""A database outage answers 503 with one log line, not a traceback per request."""
+"""How failures are answered: a database outage with 503 and one log line, not a traceback per
+request; invalid input with 422 naming each field, without echoing the input back."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import asyncpg
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 
@@ -46,7 +49,23 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": "internal error"}, status_code=500)
 
 
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse({"detail": [_plain(error) for error in exc.errors()]}, status_code=422)
+
+
+def _plain(error: Any) -> dict[str, Any]:
+    """An error as type, location and message only.
+
+    FastAPI's default answer echoes the offending input: that can be megabytes, nested past any
+    encoder's depth, or NaN, which JSON cannot carry, and the 422 would become a 500.
+    """
+    loc = [part if isinstance(part, int) else str(part) for part in error.get("loc", ())]
+    return {"type": str(error.get("type", "value_error")), "loc": loc, "msg": str(error["msg"])}
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on the app."""
     app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(OSError, _database_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)

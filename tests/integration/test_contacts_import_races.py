@@ -1,0 +1,111 @@
+"""An import into a running campaign racing the scheduler's "finish campaign" step.
+
+The import reads its body without any lock, then takes the campaign FOR SHARE for its last
+statements. Finishing either comes first (and the import is refused) or skips the campaign
+until the import has committed (and then sees its contacts): never contacts stranded in a
+completed campaign.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.scheduler.recovery import finish_campaigns
+from tests.support.seed import execute, fetch_all, seed_campaign
+
+Sessions = async_sessionmaker[AsyncSession]
+ROWS = [f"+39347{n:07d}\n" for n in range(24_000)]
+HALF = 20_000  # more than one piece of the body: some rows are staged before the pause
+
+
+async def finished_campaign_with_nothing_left(sessions: Sessions) -> int:
+    """A running campaign whose every contact is final: the next finish completes it."""
+    campaign_id = await seed_campaign(sessions, contacts=1)
+    await execute(sessions, "UPDATE contacts SET state = 'completed'")
+    return campaign_id
+
+
+async def state_of(sessions: Sessions, campaign_id: int) -> tuple[str, int]:
+    [row] = await fetch_all(
+        sessions,
+        "SELECT status, (SELECT count(*) FROM contacts WHERE campaign_id = c.id) AS contacts"
+        " FROM campaigns c WHERE id = :id",
+        id=campaign_id,
+    )
+    return row.status, row.contacts
+
+
+def post(
+    client: httpx.AsyncClient, campaign_id: int, body: AsyncIterator[bytes]
+) -> asyncio.Task[httpx.Response]:
+    return asyncio.create_task(
+        client.post(
+            f"/api/campaigns/{campaign_id}/contacts",
+            content=body,
+            headers={"content-type": "text/csv"},
+        )
+    )
+
+
+async def test_a_campaign_finished_during_the_upload_refuses_the_import(
+    client: httpx.AsyncClient, sessions: Sessions
+) -> None:
+    campaign_id = await finished_campaign_with_nothing_left(sessions)
+    resume = asyncio.Event()
+
+    async def body() -> AsyncIterator[bytes]:
+        yield ("phone_number\n" + "".join(ROWS[:HALF])).encode()
+        await resume.wait()
+        yield "".join(ROWS[HALF:]).encode()
+
+    upload = post(client, campaign_id, body())
+    await seen_in_activity(sessions, 'COPY "contact_import"%')
+    finished = await finish_campaigns(sessions)  # the staged rows are invisible to it
+    resume.set()
+    response = await upload
+
+    assert finished == [campaign_id]
+    assert response.status_code == 409, response.text
+    assert "its status is completed" in response.json()["detail"]
+    assert await state_of(sessions, campaign_id) == ("completed", 1)
+
+
+async def test_finishing_skips_a_campaign_whose_import_is_committing(
+    client: httpx.AsyncClient, sessions: Sessions
+) -> None:
+    campaign_id = await finished_campaign_with_nothing_left(sessions)
+
+    async def body() -> AsyncIterator[bytes]:
+        yield ("phone_number\n" + "".join(ROWS)).encode()
+
+    # Another transaction holds do_not_call, which the import's INSERT reads: the import stops
+    # there, after it took the campaign FOR SHARE and before it commits.
+    async with sessions() as blocker, blocker.begin():
+        await blocker.execute(text("LOCK TABLE do_not_call IN ACCESS EXCLUSIVE MODE"))
+        upload = post(client, campaign_id, body())
+        await seen_in_activity(sessions, "%INSERT INTO contacts%", waiting=True)
+        finished = await finish_campaigns(sessions)
+    response = await upload
+
+    assert finished == []  # skipped: the import holds the campaign
+    assert response.status_code == 200, response.text
+    assert response.json()["imported"] == len(ROWS)
+    assert await finish_campaigns(sessions) == []  # it sees the new pending contacts
+    assert await state_of(sessions, campaign_id) == ("running", 1 + len(ROWS))
+
+
+async def seen_in_activity(sessions: Sessions, query: str, *, waiting: bool = False) -> None:
+    """Wait until a session of this database runs `query` (LIKE), waiting on a lock if asked."""
+    sql = "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE :q" + (
+        " AND wait_event_type = 'Lock'" if waiting else ""
+    )
+    for _ in range(400):
+        if await fetch_all(sessions, sql, q=query):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no session ran {query}")
