@@ -154,7 +154,7 @@ async def test_yaml_aliases_are_rejected(client: httpx.AsyncClient) -> None:
 BAD_DOCUMENTS: list[tuple[str, dict[str, Any], list[Any]]] = [
     ("name missing", {"name": OMIT}, ["body", "name"]),
     ("name empty", {"name": "   "}, ["body", "name"]),
-    ("language unknown", {"language": "fr-FR"}, ["body", "language"]),
+    ("language unknown", {"language": "pt-BR"}, ["body", "language"]),
     ("caller_id not a number", {"caller_id": "ACME"}, ["body", "caller_id"]),
     ("caller_id not valid", {"caller_id": "+39 000"}, ["body", "caller_id"]),
     ("caller_id without country", {"caller_id": "02 1234 5678"}, ["body", "caller_id"]),
@@ -223,7 +223,7 @@ async def test_duplicate_question_ids_are_named(client: httpx.AsyncClient) -> No
 
 
 async def test_yaml_validation_errors_name_the_field(client: httpx.AsyncClient) -> None:
-    document = yaml.safe_dump(campaign_document(language="de-DE"))
+    document = yaml.safe_dump(campaign_document(language="pt-BR"))
 
     response = await client.post(
         "/api/campaigns", content=document.encode(), headers={"content-type": "text/yaml"}
@@ -396,6 +396,7 @@ async def test_stats_match_the_database(client: httpx.AsyncClient, sessions: Ses
         "not_reached": 0,
         "failed": 0,
         "do_not_call": 0,
+        "screened_out": 0,
     }
     attempts = stats["attempts"]
     assert (attempts["total"], attempts["open"]) == (3, 1)

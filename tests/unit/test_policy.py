@@ -133,6 +133,7 @@ FINAL = [
     (Outcome.OPTED_OUT, ContactState.DO_NOT_CALL),
     (Outcome.INVALID_NUMBER, ContactState.FAILED),
     (Outcome.FAX, ContactState.FAILED),
+    (Outcome.SCREENED_OUT, ContactState.SCREENED_OUT),
 ]
 RETRY_THEN_NOT_REACHED = [
     Outcome.HANGUP,

@@ -57,6 +57,7 @@ class Outcome(StrEnum):
     CANCELED = "canceled"
     PROVIDER_ERROR = "provider_error"
     STALE = "stale"
+    SCREENED_OUT = "screened_out"
 
 
 class CallAttempt(Base):
@@ -116,6 +117,7 @@ class CallAttempt(Base):
     duration_seconds: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     dialogue_state: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    language: Mapped[str | None] = mapped_column(Text)  # the language the call spoke
     # The limits the call was placed with: it is provably over at started_at + both + a margin.
     # The server defaults are the provider's maxima, for rows written without them.
     ring_timeout_seconds: Mapped[int] = mapped_column(Integer, nullable=False, server_default="600")
@@ -168,5 +170,8 @@ class SurveyResponse(Base):
     )
     answers: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     completed: Mapped[bool] = mapped_column(nullable=False, server_default=text("false"))
+    language: Mapped[str | None] = mapped_column(Text)
+    # Why the respondent was screened out: "question:ID" or "quota:NAME".
+    screened_out_by: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = created_at_column()

@@ -16,6 +16,7 @@ _FINAL_BY_OUTCOME = {
     Outcome.OPTED_OUT: ContactState.DO_NOT_CALL,
     Outcome.INVALID_NUMBER: ContactState.FAILED,
     Outcome.FAX: ContactState.FAILED,
+    Outcome.SCREENED_OUT: ContactState.SCREENED_OUT,
 }
 
 # When the last attempt failed for technical reasons the contact is `failed`, not `not_reached`.

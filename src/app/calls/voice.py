@@ -16,11 +16,14 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.calls.models import CallAttempt, Outcome
-from app.campaigns.models import Campaign, ContactState
+from app.calls.quotas import count_complete, full_quotas
+from app.campaigns.models import Campaign, Contact, ContactState
 from app.db.base import sql_literal
 from app.dialogue import (
     Action,
     CallAnswered,
+    CallContext,
+    CountQuotas,
     DialogueState,
     Digits,
     Event,
@@ -55,6 +58,7 @@ _OUTCOMES = {
     # Never said yes after two tries: an implicit refusal; calling back would be intrusive.
     SurveyOutcome.NO_CONSENT_INPUT: Outcome.REFUSED,
     SurveyOutcome.MACHINE: Outcome.MACHINE,
+    SurveyOutcome.SCREENED_OUT: Outcome.SCREENED_OUT,
 }
 
 
@@ -113,7 +117,7 @@ async def voice_turn(session: AsyncSession, turn: VoiceTurn) -> VoiceReply:
     loaded = await _load(session, turn.attempt_id)
     if loaded is None:
         return VoiceReply(language="en-US", hangup=True)
-    attempt, campaign = loaded
+    attempt, campaign, contact = loaded
     try:
         survey = Survey.from_definition(campaign.definition)
     except InvalidSurvey as exc:
@@ -127,7 +131,8 @@ async def voice_turn(session: AsyncSession, turn: VoiceTurn) -> VoiceReply:
     if (turn.turn or 0) != state.turn and "reply" in stored:
         # A redelivery (or a stale request): answer exactly as before, change nothing.
         return VoiceReply.from_dict(stored["reply"])
-    state, actions = transition(state, event, survey=survey)
+    context = await _context(session, survey, campaign, contact)
+    state, actions = transition(state, event, survey=survey, context=context)
     reply = _reply(survey, state, actions)
     await _apply(session, attempt, state, actions)
     attempt.dialogue_state = {"engine": state.to_dict(), "reply": reply.to_dict()}
@@ -154,16 +159,31 @@ async def end_dialogue_on_hangup(session: AsyncSession, attempt: CallAttempt) ->
     await session.flush()
 
 
-async def _load(session: AsyncSession, attempt_id: int) -> tuple[CallAttempt, Campaign] | None:
+async def _load(
+    session: AsyncSession, attempt_id: int
+) -> tuple[CallAttempt, Campaign, Contact] | None:
     row = (
         await session.execute(
-            select(CallAttempt, Campaign)
+            select(CallAttempt, Campaign, Contact)
             .join(Campaign, Campaign.id == CallAttempt.campaign_id)
+            .join(Contact, Contact.id == CallAttempt.contact_id)
             .where(CallAttempt.id == attempt_id)
             .with_for_update(of=CallAttempt)
         )
     ).one_or_none()
-    return None if row is None else (row[0], row[1])
+    return None if row is None else (row[0], row[1], row[2])
+
+
+async def _context(
+    session: AsyncSession, survey: Survey, campaign: Campaign, contact: Contact
+) -> CallContext:
+    """What the turn needs besides the survey: the contact's fields, the quotas that are full."""
+    fields = {key: str(value) for key, value in (contact.attributes or {}).items()}
+    fields.update(
+        {k: v for k, v in (("name", contact.name), ("external_id", contact.external_id)) if v}
+    )
+    full = await full_quotas(session, campaign.id) if survey.quotas else frozenset()
+    return CallContext(language=contact.language, contact=fields, full_quotas=full)
 
 
 def _reply(survey: Survey, state: DialogueState, actions: tuple[Action, ...]) -> VoiceReply:
@@ -172,18 +192,21 @@ def _reply(survey: Survey, state: DialogueState, actions: tuple[Action, ...]) ->
     hangup = any(isinstance(a, HangUp) for a in actions) or (
         listen is None and state.phase is Phase.DONE
     )
-    return VoiceReply(
-        language=survey.language.value, says=says, listen=listen, hangup=hangup, turn=state.turn
-    )
+    language = state.language or survey.language.value
+    return VoiceReply(language=language, says=says, listen=listen, hangup=hangup, turn=state.turn)
 
 
 async def _apply(
     session: AsyncSession, attempt: CallAttempt, state: DialogueState, actions: tuple[Action, ...]
 ) -> None:
-    """Persist what the turn decided: answers, opt-out, the survey's outcome."""
+    """Persist what the turn decided: answers, opt-out, quotas, the survey's outcome."""
+    if state.language and attempt.language != state.language:
+        attempt.language = state.language
     for action in actions:
         if isinstance(action, OptOut):
             await _opt_out(session, attempt)
+        elif isinstance(action, CountQuotas):
+            await count_complete(session, attempt.campaign_id, action.names)
         elif isinstance(action, Finish) and action.outcome is not None:
             attempt.outcome = _OUTCOMES[action.outcome]
     if state.consent_given:
@@ -191,10 +214,13 @@ async def _apply(
 
 
 _UPSERT_RESPONSE = text("""
-INSERT INTO survey_responses (call_attempt_id, contact_id, campaign_id, answers, completed)
-VALUES (:attempt_id, :contact_id, :campaign_id, CAST(:answers AS jsonb), :completed)
+INSERT INTO survey_responses
+    (call_attempt_id, contact_id, campaign_id, answers, completed, language, screened_out_by)
+VALUES (:attempt_id, :contact_id, :campaign_id, CAST(:answers AS jsonb), :completed,
+        :language, :screened_out_by)
 ON CONFLICT (call_attempt_id) DO UPDATE
-SET answers = EXCLUDED.answers, completed = EXCLUDED.completed, updated_at = now()
+SET answers = EXCLUDED.answers, completed = EXCLUDED.completed,
+    screened_out_by = EXCLUDED.screened_out_by, updated_at = now()
 """)
 
 
@@ -208,6 +234,8 @@ async def _save_answers(session: AsyncSession, attempt: CallAttempt, state: Dial
             "campaign_id": attempt.campaign_id,
             "answers": json.dumps(answers),
             "completed": state.outcome is SurveyOutcome.COMPLETED,
+            "language": state.language or None,
+            "screened_out_by": state.screened_by,
         },
     )
 

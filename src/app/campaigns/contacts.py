@@ -17,6 +17,7 @@ import phonenumbers
 from phonenumbers import timezone as number_zones
 
 from app.campaigns.uploads import KNOWN_COLUMNS, CsvReader, RawContact, read_all
+from app.dialogue.survey import Language
 from app.scheduler.window import known_zones
 
 # Uploads often repeat a number many times (lists merged from several sources); checking a
@@ -38,6 +39,7 @@ class ContactRow(NamedTuple):
     # in all of them.
     time_zone_candidates: tuple[str, ...]
     attributes: str  # JSON object text
+    language: str | None  # the language the calls speak, when the survey speaks it
 
 
 @dataclass
@@ -100,6 +102,10 @@ class Normaliser:
         zone = _text(fields, "timezone")
         if zone is not None and zone not in known_zones():
             raise RowError(f"timezone {zone!r} is not a known IANA time zone")
+        language = _text(fields, "language")
+        if language is not None and language not in tuple(Language):
+            supported = ", ".join(Language)
+            raise RowError(f"language {language!r} is not one of {supported}")
         return ContactRow(
             row=item.row,
             phone_number=number.e164,
@@ -108,6 +114,7 @@ class Normaliser:
             timezone=zone or number.zone,
             time_zone_candidates=() if zone else number.candidates,
             attributes=_attributes(fields),
+            language=language,
         )
 
     def _look_up(self, given: str) -> _Number:

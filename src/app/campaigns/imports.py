@@ -44,6 +44,7 @@ CREATE TEMPORARY TABLE {STAGING} (
     timezone text,
     time_zone_candidates text[],
     attributes jsonb,
+    language text,
     error text
 ) ON COMMIT DROP
 """)
@@ -61,9 +62,9 @@ WITH firsts AS (
 ), inserted AS (
     INSERT INTO contacts
         (campaign_id, phone_number, external_id, name, timezone, time_zone_candidates,
-         attributes, state, next_attempt_at)
+         attributes, language, state, next_attempt_at)
     SELECT :campaign_id, s.phone_number, s.external_id, s.name, s.timezone,
-           s.time_zone_candidates, s.attributes,
+           s.time_zone_candidates, s.attributes, s.language,
            CASE WHEN EXISTS (SELECT 1 FROM do_not_call d WHERE d.phone_number = s.phone_number)
                 THEN {DO_NOT_CALL} ELSE {PENDING} END,
            now()

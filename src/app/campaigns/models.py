@@ -41,6 +41,7 @@ class ContactState(StrEnum):
     NOT_REACHED = "not_reached"
     FAILED = "failed"
     DO_NOT_CALL = "do_not_call"
+    SCREENED_OUT = "screened_out"  # not among the people the survey is for (or quota full)
 
 
 FINAL_CONTACT_STATES = frozenset(ContactState) - {ContactState.PENDING, ContactState.IN_PROGRESS}
@@ -121,6 +122,8 @@ class Contact(Base):
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )
     last_outcome: Mapped[str | None] = mapped_column(Text)
+    # The contact's language (one of the dialogue's): the call speaks it when the survey does.
+    language: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = created_at_column()
 
@@ -134,3 +137,20 @@ class DoNotCall(Base):
         BigInteger, ForeignKey("campaigns.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = created_at_column()
+
+
+class CampaignQuota(Base):
+    """A quota of the campaign's survey: completes counted as they happen, atomically."""
+
+    __tablename__ = "campaign_quotas"
+    __table_args__ = (
+        CheckConstraint("target >= 1", name="target_positive"),
+        CheckConstraint("completes >= 0", name="completes_non_negative"),
+    )
+
+    campaign_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    target: Mapped[int] = mapped_column(Integer, nullable=False)
+    completes: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal, Self
 import phonenumbers
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -18,11 +19,12 @@ from pydantic import (
 )
 
 from app.campaigns.models import CampaignStatus, ContactState
+from app.dialogue.survey import Language as SpokenLanguage
 from app.dialogue.survey import QuestionType
 from app.scheduler.window import CallWindow, InvalidWindow, known_zones
 
-LANGUAGES = ("it-IT", "en-US")
-Language = Literal["it-IT", "en-US"]
+# The languages the dialogue understands and speaks (app.dialogue.survey.Language).
+Language = SpokenLanguage
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 # A prompt is spoken: a few sentences at most.
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
@@ -70,17 +72,71 @@ class _Strict(BaseModel):
         return value
 
 
+def _local_text(max_length: int) -> Any:
+    """A text for every language, or a map language → text: checked here, so that an error
+    names the field itself rather than one branch of a union."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str):
+            return _one_text(value, max_length)
+        if isinstance(value, dict):
+            for key, text in value.items():
+                if key not in tuple(Language):
+                    raise ValueError(f"{key!r} is not a supported language")
+                if not isinstance(text, str):
+                    raise ValueError(f"the {key} text must be a string")
+            return {key: _one_text(text, max_length) for key, text in value.items()}
+        raise ValueError("a text, or a map of language to text")
+
+    return BeforeValidator(check)
+
+
+def _one_text(text: str, max_length: int) -> str:
+    text = text.strip()
+    if not text:
+        raise ValueError("must not be empty")
+    if len(text) > max_length:
+        raise ValueError(f"at most {max_length} characters")
+    return text
+
+
+# A text in every language of the survey, or one text for all of them.
+LocalText = Annotated[str | dict[Language, str], _local_text(1000)]
+LocalChoice = Annotated[str | dict[Language, str], _local_text(200)]
+# A condition on earlier answers; its rules are checked against the questions it names
+# (app.dialogue.conditions): {question_id: value | {operator: value}, any_of: [...]}.
+ConditionSpec = Annotated[
+    dict[str, Any],
+    Field(
+        description="Question id → a value (equality) or {eq|ne|lt|le|gt|ge|in|not_in|answered: "
+        "value}; every entry must hold; any_of: [condition, ...] for 'or'.",
+        max_length=MAX_CHOICES,
+    ),
+]
+
+
+class ChoiceSpec(_Strict):
+    """A choice whose stored value differs from what is said, or is said differently per
+    language."""
+
+    value: Choice
+    text: LocalChoice | None = None
+
+
 class Question(_Strict):
     id: QuestionId
     type: QuestionType
-    text: Text
+    text: LocalText
     required: bool = True
     # Scale bounds (required for `scale`), or optional bounds of a `number` answer.
     min: int | None = Field(default=None, validate_default=True, ge=-NUMBER_LIMIT, le=NUMBER_LIMIT)
     max: int | None = Field(default=None, validate_default=True, ge=-NUMBER_LIMIT, le=NUMBER_LIMIT)
-    choices: list[Choice] | None = Field(
+    choices: list[Choice | ChoiceSpec] | None = Field(
         default=None, validate_default=True, max_length=MAX_CHOICES
     )
+    ask_if: ConditionSpec | None = None  # else the question is skipped as not applicable
+    screen_out_if: ConditionSpec | None = None  # ends the interview politely
+    confirm_below: float | None = Field(default=None, ge=0, le=1)
 
     @field_validator("min", "max")
     @classmethod
@@ -103,24 +159,31 @@ class Question(_Strict):
 
     @field_validator("choices")
     @classmethod
-    def _choices(cls, value: list[str] | None, info: ValidationInfo) -> list[str] | None:
+    def _choices(
+        cls, value: list[str | ChoiceSpec] | None, info: ValidationInfo
+    ) -> list[str | ChoiceSpec] | None:
         kind = info.data.get("type")
-        if kind == QuestionType.CHOICE:
-            if not value:
-                raise ValueError("a choice question needs a non-empty list of choices")
-            folded = [c.casefold() for c in value]
-            if len(set(folded)) != len(folded):
-                raise ValueError("choices must be distinct")
-        elif value is not None and kind is not None:
+        if kind == QuestionType.CHOICE and not value:
+            raise ValueError("a choice question needs a non-empty list of choices")
+        if kind not in (QuestionType.CHOICE, None) and value is not None:
             raise ValueError("only choice questions take choices")
         return value
 
 
 class Script(_Strict):
-    intro: Text
-    consent: Text
-    refused: Text
-    closing: Text
+    intro: LocalText
+    consent: LocalText
+    refused: LocalText
+    closing: LocalText
+    # Said to a respondent screened out (a screening question, a full quota); unset, a polite
+    # goodbye in the call's language.
+    screened_out: LocalText | None = None
+
+
+class QuotaSpec(_Strict):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    when: ConditionSpec
+    target: int = Field(ge=1, le=10_000_000)
 
 
 class CallWindowSpec(_Strict):
@@ -149,7 +212,10 @@ class CampaignDocument(_Strict):
     """A survey campaign as an operator writes it (JSON or YAML)."""
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    language: Language
+    # The default language; `languages` lists every language the survey speaks (the first is
+    # the default; a contact's own language picks another). One of the two is required.
+    language: Language | None = None
+    languages: list[Language] | None = Field(default=None, min_length=1, max_length=5)
     caller_id: str | None = Field(default=None, max_length=32)
     timezone: str = Field(max_length=64)
     call_window: CallWindowSpec
@@ -163,6 +229,32 @@ class CampaignDocument(_Strict):
     max_call_minutes: int = Field(default=15, ge=1, le=240)
     script: Script
     questions: list[Question] = Field(min_length=1, max_length=MAX_QUESTIONS)
+    quotas: list[QuotaSpec] | None = Field(default=None, max_length=20)
+    # Answers heard with less confidence are said back for confirmation (a question's own
+    # confirm_below wins); unset, nothing is confirmed.
+    confirm_below: float | None = Field(default=None, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _a_language(self) -> Self:
+        if self.language is None and not self.languages:
+            raise ValueError("language (or languages): required")
+        return self
+
+    def definition(self) -> dict[str, Any]:
+        """The document as stored: as written, without the optional fields it left out.
+
+        Fields added since the first version of the document are dropped when unset, so that a
+        document of that version is stored exactly as before.
+        """
+        stored: dict[str, Any] = _without_unset_newer(self.model_dump(mode="json"))
+        return stored
+
+    @property
+    def default_language(self) -> Language:
+        if self.languages:
+            return self.languages[0]
+        assert self.language is not None
+        return self.language
 
     @field_validator("caller_id")
     @classmethod
@@ -188,6 +280,26 @@ class CampaignDocument(_Strict):
                 )
             first[question.id] = index
         return value
+
+
+# Optional fields that first versions of the document did not have (none of them at its top
+# level, in its script, in its questions).
+_NEWER = frozenset(
+    {"language", "languages", "quotas", "confirm_below", "screened_out", "ask_if",
+     "screen_out_if"}
+)  # fmt: skip
+
+
+def _without_unset_newer(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {
+            key: _without_unset_newer(value)
+            for key, value in data.items()
+            if not (key in _NEWER and value is None)
+        }
+    if isinstance(data, list):
+        return [_without_unset_newer(item) for item in data]
+    return data
 
 
 def to_e164(value: str) -> str:

@@ -17,10 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.campaigns import imports
 from app.campaigns.contacts import Normaliser, default_region
-from app.campaigns.errors import Conflict, NotFound
-from app.campaigns.models import Campaign, CampaignStatus, Contact
+from app.campaigns.errors import Conflict, InvalidInput, NotFound
+from app.campaigns.models import Campaign, CampaignQuota, CampaignStatus, Contact
 from app.campaigns.schemas import CampaignDocument, ImportReport
 from app.campaigns.uploads import reader_for
+from app.dialogue.errors import InvalidSurvey
+from app.dialogue.survey import Survey
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +44,25 @@ TRANSITIONS = {
 IMPORTABLE = frozenset({S.DRAFT, S.RUNNING, S.PAUSED})
 
 
+def read_survey(document: CampaignDocument) -> Survey:
+    """The document's survey as the dialogue reads it; InvalidInput naming the path if it can't.
+
+    The schema checks each field; this checks what ties them together: every language covered,
+    conditions that name earlier questions with values of the right type, piped answers that
+    exist at that point.
+    """
+    try:
+        return Survey.from_definition(document.definition())
+    except InvalidSurvey as exc:
+        raise InvalidInput(str(exc), ("body", *exc.path)) from None
+
+
 async def create_campaign(*, session: AsyncSession, document: CampaignDocument) -> Campaign:
-    """Store a validated campaign document as a draft campaign."""
+    """Store a validated campaign document as a draft campaign, with its quotas."""
+    survey = read_survey(document)
     values = {
         "name": document.name,
-        "language": document.language,
+        "language": survey.language.value,
         "caller_id": document.caller_id,
         "timezone": document.timezone,
         "call_window": document.call_window.model_dump(mode="json"),
@@ -54,9 +70,14 @@ async def create_campaign(*, session: AsyncSession, document: CampaignDocument) 
         "retry_after_minutes": document.retry_after_minutes,
         "max_concurrent_calls": document.max_concurrent_calls,
         "max_call_minutes": document.max_call_minutes,
-        "definition": document.model_dump(mode="json"),
+        "definition": document.definition(),
     }
     campaign = (await session.scalars(insert(Campaign).values(values).returning(Campaign))).one()
+    if survey.quotas:
+        quotas = [
+            {"campaign_id": campaign.id, "name": q.name, "target": q.target} for q in survey.quotas
+        ]
+        await session.execute(insert(CampaignQuota).values(quotas))
     await session.commit()
     return campaign
 

@@ -18,7 +18,7 @@ from typing import Any, NoReturn, Protocol
 
 from app.campaigns.errors import InvalidInput
 
-KNOWN_COLUMNS = ("phone_number", "external_id", "timezone", "name")
+KNOWN_COLUMNS = ("phone_number", "external_id", "timezone", "name", "language")
 CSV_TYPES = frozenset({"text/csv", "application/csv"})
 JSON_TYPES = frozenset({"application/json"})
 

@@ -1,13 +1,14 @@
 """Every table, imported in one place so that metadata is complete for Alembic and tests."""
 
 from app.calls.models import CallAttempt, SurveyResponse, TelephonyEvent
-from app.campaigns.models import Campaign, Contact, DoNotCall
+from app.campaigns.models import Campaign, CampaignQuota, Contact, DoNotCall
 from app.db.base import Base
 
 __all__ = [
     "Base",
     "CallAttempt",
     "Campaign",
+    "CampaignQuota",
     "Contact",
     "DoNotCall",
     "SurveyResponse",

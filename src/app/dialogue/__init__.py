@@ -3,6 +3,7 @@
 from app.dialogue.actions import (
     Action,
     AnswerValue,
+    CountQuotas,
     Finish,
     HangUp,
     Listen,
@@ -14,7 +15,8 @@ from app.dialogue.actions import (
     SkipReason,
     SurveyOutcome,
 )
-from app.dialogue.engine import REPEAT_LIMIT, REPROMPTS, transition
+from app.dialogue.engine import REPEAT_LIMIT, REPROMPTS, CallContext, transition
+from app.dialogue.errors import InvalidSurvey
 from app.dialogue.events import (
     CallAnswered,
     Digits,
@@ -25,7 +27,7 @@ from app.dialogue.events import (
     Speech,
 )
 from app.dialogue.state import AnswerRecord, DialogueState, Phase
-from app.dialogue.survey import InvalidSurvey, Language, Question, QuestionType, Script, Survey
+from app.dialogue.survey import Language, Question, QuestionType, Script, Survey
 
 __all__ = [
     "REPEAT_LIMIT",
@@ -34,6 +36,8 @@ __all__ = [
     "AnswerRecord",
     "AnswerValue",
     "CallAnswered",
+    "CallContext",
+    "CountQuotas",
     "DialogueState",
     "Digits",
     "Event",

@@ -23,6 +23,8 @@ class SurveyOutcome(StrEnum):
     # Never said yes to the consent question (silence, noise, endless "repeat"): no survey.
     NO_CONSENT_INPUT = "no_consent_input"
     MACHINE = "machine"
+    # Not among the people this survey is for (a screening question, or a full quota).
+    SCREENED_OUT = "screened_out"
 
 
 class SkipReason(StrEnum):
@@ -30,6 +32,7 @@ class SkipReason(StrEnum):
     NO_INPUT = "no_input"
     INVALID = "invalid"
     REPEAT_LIMIT = "repeat_limit"
+    NOT_APPLICABLE = "not_applicable"  # its ask_if did not hold: never asked
 
 
 class ListenKind(StrEnum):
@@ -64,6 +67,8 @@ class RecordAnswer:
     value: AnswerValue
     raw: str
     confidence: float | None = None
+    confirmed: bool | None = None  # asked back: True when the respondent said it was right
+    corrected: bool = False  # a first answer was said to be wrong, and this one replaced it
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,13 @@ class Finish:
 
 
 @dataclass(frozen=True)
+class CountQuotas:
+    """A completed interview counts towards these quotas."""
+
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class OptOut:
     """Put the number on the do-not-call list."""
 
@@ -90,4 +102,6 @@ class HangUp:
     """End the call from our side."""
 
 
-Action: TypeAlias = Say | Listen | RecordAnswer | MarkSkipped | Finish | OptOut | HangUp
+Action: TypeAlias = (
+    Say | Listen | RecordAnswer | MarkSkipped | CountQuotas | Finish | OptOut | HangUp
+)

@@ -43,11 +43,22 @@ def stem(word: str) -> str:
 
 def similarity(expected: str, heard: str) -> float:
     """Score how well `heard` stands for `expected`, from 0 to 1."""
+    return _similarity(expected, heard, ())
+
+
+def _similarity(expected: str, heard: str, inflections: tuple[str, ...]) -> float:
     if expected == heard:
         return 1.0
-    if stem(expected) == stem(heard):
+    if _stems(expected, inflections) & _stems(heard, inflections):
         return 0.95
     return SequenceMatcher(None, expected, heard).ratio()
+
+
+def _stems(word: str, inflections: tuple[str, ...]) -> set[str]:
+    # Every reading is kept, not only the longest ending: "Telefon" must not lose its "n" alone
+    # while "Telefone" keeps it.
+    bases = (word[: -len(end)] for end in inflections if word.endswith(end))
+    return {stem(word), *(stem(base) for base in bases if len(base) >= 3)}
 
 
 def _by_content(words: Phrase, choices: Sequence[str], lexicon: Lexicon) -> str | None:
@@ -61,7 +72,7 @@ def _by_content(words: Phrase, choices: Sequence[str], lexicon: Lexicon) -> str 
 def _score(words: Phrase, choice: str, lexicon: Lexicon) -> Score | None:
     """Score a choice whose every meaningful word was heard; more words matched scores higher."""
     wanted = tuple(w for w in tokens(choice) if w not in lexicon.stopwords) or tokens(choice)
-    best = [max(similarity(w, heard) for heard in words) for w in wanted]
+    best = [max(_similarity(w, heard, lexicon.inflections) for heard in words) for w in wanted]
     if min(best) >= SIMILAR:
         return len(wanted), round(sum(best) / len(best), 3)
     # "e-mail" is heard as "e mail": compare the words run together too.

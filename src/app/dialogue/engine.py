@@ -1,18 +1,23 @@
 """The dialogue engine: one pure step of a spoken survey per event.
 
-Flow: NEW --answered--> intro + consent (CONSENT) --yes--> questions in order (QUESTION) -->
-closing (DONE). Every prompt accepts speech or keys; "repeat"/`*` replays it, "skip"/`#` skips a
-question, silence or an unusable answer earns one re-prompt with a hint and then a skip, and
-"don't call me again" ends the call from anywhere with an opt-out.
+Flow: NEW --answered--> intro + consent (CONSENT) --yes--> the questions in order (QUESTION),
+each asked only when its `ask_if` holds --> closing (DONE). Every prompt accepts speech or keys;
+"repeat"/`*` replays it, "skip"/`#` skips a question, silence or an unusable answer earns one
+re-prompt with a hint and then a skip, and "don't call me again" ends the call from anywhere with
+an opt-out. An answer heard with too little confidence is said back (CONFIRM) before it counts.
+A screening question, or a quota that is full, ends the interview politely (screened out).
+
+The call speaks one of the survey's languages, chosen at the start from the contact's.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 from app.dialogue.actions import (
     Action,
     AnswerValue,
+    CountQuotas,
     Finish,
     HangUp,
     MarkSkipped,
@@ -22,6 +27,7 @@ from app.dialogue.actions import (
     SkipReason,
     SurveyOutcome,
 )
+from app.dialogue.conditions import holds
 from app.dialogue.events import (
     CallAnswered,
     Digits,
@@ -31,10 +37,11 @@ from app.dialogue.events import (
     NoInput,
     Speech,
 )
-from app.dialogue.phrases import PHRASES
-from app.dialogue.prompts import prompt, reprompt
+from app.dialogue.phrases import PHRASES, Phrases
+from app.dialogue.prompts import confirm, prompt, reprompt
 from app.dialogue.state import AnswerRecord, DialogueState, Phase
-from app.dialogue.survey import Question, Survey
+from app.dialogue.survey import Item, Language, Question, QuestionType, Survey
+from app.dialogue.texts import render
 from app.dialogue.understanding import Intent, Reply, read_digits, read_speech
 
 REPEAT_LIMIT = 3  # replays per prompt; the next "repeat" is treated as no answer
@@ -43,7 +50,21 @@ REPROMPTS = 1  # re-prompts per prompt after silence or an unusable answer
 Step = tuple[DialogueState, tuple[Action, ...]]
 
 
-def transition(state: DialogueState, event: Event, *, survey: Survey) -> Step:
+@dataclass(frozen=True)
+class CallContext:
+    """What the engine knows of the call besides the survey: read fresh for every turn."""
+
+    language: str | None = None  # the contact's language, if any
+    contact: dict[str, str] = field(default_factory=dict)  # fields piped as {contact.X}
+    full_quotas: frozenset[str] = frozenset()  # quotas whose target is reached now
+
+
+NO_CONTEXT = CallContext()
+
+
+def transition(
+    state: DialogueState, event: Event, *, survey: Survey, context: CallContext = NO_CONTEXT
+) -> Step:
     """Apply `event` to `state`; return the next state and the actions to carry out, in order.
 
     Pure and deterministic: no I/O, clock or randomness, so the caller may persist the state,
@@ -60,160 +81,310 @@ def transition(state: DialogueState, event: Event, *, survey: Survey) -> Step:
         return _machine(state)
     if state.phase is Phase.NEW:
         # Whatever arrives first on a fresh call means someone is there: start with the intro.
-        return _start(state, survey)
-    question = _current(state, survey)
-    if state.phase is Phase.QUESTION and question is None:
-        return _complete(state, survey, ())  # the survey lost questions mid-call
+        return _start(state, survey, context)
+    call = _Call(survey, context, state)
+    if state.phase is Phase.QUESTION and call.item(state) is None:
+        return call.complete(state, ())  # the survey lost questions mid-call
     if isinstance(event, CallAnswered):
         # A redelivered "answered": ask the current prompt again and count nothing.
-        return state, prompt(survey, question)
-    return _on_reply(state, survey, question, _read(event, question, survey))
+        return state, call.ask(state)
+    if state.phase is Phase.CONFIRM:
+        return call.on_confirmation(state, call.read(event, None))
+    return call.on_reply(state, call.read(event, call.question(state)))
 
 
-def _read(event: Speech | Digits | NoInput, question: Question | None, survey: Survey) -> Reply:
-    if isinstance(event, Speech):
-        return read_speech(event.text, event.confidence, question, survey.language)
-    if isinstance(event, Digits):
-        return read_digits(event.digits, question)
-    return Reply(Intent.NO_INPUT)
+def _start(state: DialogueState, survey: Survey, context: CallContext) -> Step:
+    language = survey.speaks(context.language)
+    started = replace(state, phase=Phase.CONSENT, attempts=0, repeats=0, language=language)
+    call = _Call(survey, context, started)
+    return started, (Say(call.say(survey.script.intro.get(language))), *call.ask(started))
 
 
-def _current(state: DialogueState, survey: Survey) -> Question | None:
-    """Return the question being asked; None at consent (and past the last question)."""
-    if state.phase is not Phase.QUESTION or state.index >= len(survey.questions):
+class _Call:
+    """One turn of one call: the survey, in the call's language, with the call's context."""
+
+    def __init__(self, survey: Survey, context: CallContext, state: DialogueState) -> None:
+        self.survey, self.context = survey, context
+        self.language = Language(state.language) if state.language else survey.language
+        self.phrases: Phrases = PHRASES[self.language]
+
+    # --- what is said -----------------------------------------------------------------------
+
+    def item(self, state: DialogueState) -> Item | None:
+        """The question being asked; None at consent (and past the last question)."""
+        if state.phase not in (Phase.QUESTION, Phase.CONFIRM):
+            return None
+        items = self.survey.items
+        return items[state.index] if state.index < len(items) else None
+
+    def question(self, state: DialogueState) -> Question | None:
+        """The current question as spoken in this call: its language, its piped values."""
+        item = self.item(state)
+        if item is None:
+            return None
+        spoken = item.spoken(self.language)
+        return replace(spoken, text=self.say(spoken.text, state))
+
+    def say(self, text: str, state: DialogueState | None = None) -> str:
+        answers = dict(state.answers) if state is not None else {}
+
+        def answer(question_id: str) -> str | None:
+            record = answers.get(question_id)
+            return None if record is None else self.spoken_answer(question_id, record)
+
+        return render(text, contact=self.context.contact, answer=answer)
+
+    def spoken_answer(self, question_id: str, record: AnswerRecord) -> str | None:
+        """An answer as said in this call's language: "sì", a choice's label, the number."""
+        value = record.value
+        item = next((i for i in self.survey.items if i.id == question_id), None)
+        if value is None or item is None:
+            return None
+        if item.type is QuestionType.YES_NO:
+            return self.phrases.yes_no_words[0 if value else 1]
+        if item.type is QuestionType.CHOICE:
+            choice = next((c for c in item.choices if c.value == value), None)
+            return str(value) if choice is None else choice.label.get(self.language)
+        return str(value)
+
+    def ask(self, state: DialogueState) -> tuple[Action, ...]:
+        """The current prompt: the consent question, a question, or the confirmation."""
+        if state.phase is Phase.CONFIRM and state.pending is not None:
+            return self.confirmation(state, state.pending)
+        consent = self.say(self.survey.script.consent.get(self.language))
+        return prompt(self.question(state), self.language, consent)
+
+    def confirmation(self, state: DialogueState, record: AnswerRecord) -> tuple[Action, ...]:
+        item = self.item(state)
+        said = self.spoken_answer(item.id, record) if item is not None else None
+        return confirm(said or record.raw, self.language)
+
+    # --- what is heard ----------------------------------------------------------------------
+
+    def read(self, event: Speech | Digits | NoInput, question: Question | None) -> Reply:
+        if isinstance(event, Speech):
+            return read_speech(event.text, event.confidence, question, self.language)
+        if isinstance(event, Digits):
+            return read_digits(event.digits, question)
+        return Reply(Intent.NO_INPUT)
+
+    def on_reply(self, state: DialogueState, reply: Reply) -> Step:
+        item = self.item(state)
+        if reply.intent is Intent.OPT_OUT:
+            return self.opt_out(state)
+        if reply.intent is Intent.REPEAT:
+            return self.repeat(state, reply)
+        if reply.intent is Intent.SKIP and item is not None:
+            return self.skip(state, item, reply)
+        value = reply.value
+        if reply.intent is Intent.ANSWER and value is not None:
+            if item is None:
+                return self.consented(state) if value is True else self.refused(state)
+            if item.type is QuestionType.CHOICE:
+                value = item.value_of(str(value), self.language)
+            record = AnswerRecord(value, raw=reply.raw, confidence=reply.confidence)
+            if self.unsure(item, reply):
+                return self.ask_back(state, record)
+            return self.record(state, item, replace(record, corrected=state.corrected))
+        # Silence, an unusable answer, or "skip" at consent (which is not a yes).
+        return self.miss(state, item, reply)
+
+    def unsure(self, item: Item, reply: Reply) -> bool:
+        """Whether to say the answer back: speech heard with less confidence than asked for."""
+        threshold = item.confirm_below
+        if threshold is None:
+            threshold = self.survey.confirm_below
+        if threshold is None or reply.raw.strip() == "" or _keyed(reply):
+            return False
+        if item.type is QuestionType.FREE_TEXT:
+            return False  # any words are the answer: there is nothing to get wrong
+        return reply.confidence is not None and reply.confidence < threshold
+
+    def ask_back(self, state: DialogueState, record: AnswerRecord) -> Step:
+        asking = replace(state, phase=Phase.CONFIRM, pending=record, attempts=0, repeats=0)
+        return asking, self.confirmation(asking, record)
+
+    def on_confirmation(self, state: DialogueState, reply: Reply) -> Step:
+        item, pending = self.item(state), state.pending
+        if item is None or pending is None:
+            return self.complete(state, ())
+        if reply.intent is Intent.OPT_OUT:
+            return self.opt_out(state)
+        if reply.intent is Intent.ANSWER and reply.value is True:
+            confirmed = replace(pending, confirmed=True, corrected=state.corrected)
+            return self.record(replace(state, phase=Phase.QUESTION, pending=None), item, confirmed)
+        if reply.intent is Intent.ANSWER and reply.value is False:
+            again = replace(
+                state, phase=Phase.QUESTION, pending=None, corrected=True, attempts=0, repeats=0
+            )
+            return again, (Say(self.phrases.confirm_again), *self.ask(again))
+        if reply.intent is Intent.REPEAT and state.repeats < REPEAT_LIMIT:
+            return replace(state, repeats=state.repeats + 1), self.confirmation(state, pending)
+        if state.attempts < REPROMPTS:
+            return replace(state, attempts=state.attempts + 1), self.confirmation(state, pending)
+        # No yes or no after asking twice: keep what was heard, marked as not confirmed.
+        kept = replace(pending, confirmed=False, corrected=state.corrected)
+        return self.record(replace(state, phase=Phase.QUESTION, pending=None), item, kept)
+
+    # --- moving on --------------------------------------------------------------------------
+
+    def consented(self, state: DialogueState) -> Step:
+        asking = replace(
+            state, phase=Phase.QUESTION, index=0, attempts=0, repeats=0, consent_given=True
+        )
+        return self.next_question(asking, (), (Say(self.phrases.thanks),))
+
+    def repeat(self, state: DialogueState, reply: Reply) -> Step:
+        item = self.item(state)
+        if state.repeats >= REPEAT_LIMIT:
+            return self.give_up(state, item, SkipReason.REPEAT_LIMIT, reply.raw)
+        replay = (Say(self.phrases.repeating), *self.ask(state))
+        return replace(state, repeats=state.repeats + 1), replay
+
+    def miss(self, state: DialogueState, item: Item | None, reply: Reply) -> Step:
+        silent = reply.intent is Intent.NO_INPUT
+        reason = SkipReason.NO_INPUT if silent else SkipReason.INVALID
+        # Silence after an optional question means "nothing to add": do not insist.
+        optional = item is not None and not item.required and silent
+        if optional or state.attempts >= REPROMPTS:
+            return self.give_up(state, item, reason, reply.raw)
+        preface = self.phrases.no_input if silent else self.phrases.not_understood
+        again = reprompt(self.question(state), self.language, preface)
+        return replace(state, attempts=state.attempts + 1), again
+
+    def give_up(
+        self, state: DialogueState, item: Item | None, reason: SkipReason, raw: str
+    ) -> Step:
+        if item is None:
+            return self.no_consent(state)
+        record = AnswerRecord(None, raw=raw, skipped=reason)
+        return self.advance(state, item, record, (MarkSkipped(item.id, reason, raw),))
+
+    def skip(self, state: DialogueState, item: Item, reply: Reply) -> Step:
+        reason = SkipReason.SKIPPED_BY_RESPONDENT
+        record = AnswerRecord(None, raw=reply.raw, skipped=reason)
+        done = (MarkSkipped(item.id, reason, reply.raw), Say(self.phrases.skipped))
+        return self.advance(state, item, record, done)
+
+    def record(self, state: DialogueState, item: Item, record: AnswerRecord) -> Step:
+        assert record.value is not None
+        done = (
+            RecordAnswer(
+                item.id,
+                record.value,
+                record.raw,
+                record.confidence,
+                confirmed=record.confirmed,
+                corrected=record.corrected,
+            ),
+        )
+        return self.advance(state, item, record, done, announce=False)
+
+    def advance(
+        self,
+        state: DialogueState,
+        item: Item,
+        record: AnswerRecord,
+        done: tuple[Action, ...],
+        *,
+        announce: bool = True,
+    ) -> Step:
+        """Store `record`; screen out if it says so; else ask the next question, or close."""
+        answers = (*state.answers, (item.id, record))
+        moved = replace(
+            state, index=state.index + 1, attempts=0, repeats=0, answers=answers, corrected=False
+        )
+        screened_by = self.screening(moved, item)
+        if screened_by is not None:
+            return self.screen_out(moved, done, screened_by)
+        lead = (Say(self.phrases.moving_on),) if announce else ()
+        return self.next_question(moved, done, lead)
+
+    def next_question(
+        self, state: DialogueState, done: tuple[Action, ...], lead: tuple[Action, ...] = ()
+    ) -> Step:
+        """Ask the next question whose ask_if holds (`lead` said first); the others are not
+        applicable. With none left, close the survey."""
+        skipped: list[Action] = []
+        while state.index < len(self.survey.items):
+            item = self.survey.items[state.index]
+            if item.ask_if is None or holds(item.ask_if, _values(state)):
+                return state, (*done, *skipped, *lead, *self.ask(state))
+            reason = SkipReason.NOT_APPLICABLE
+            state = replace(
+                state,
+                index=state.index + 1,
+                answers=(*state.answers, (item.id, AnswerRecord(None, skipped=reason))),
+            )
+            skipped.append(MarkSkipped(item.id, reason))
+        return self.complete(state, (*done, *skipped))
+
+    def screening(self, state: DialogueState, item: Item) -> str | None:
+        """Why the respondent is screened out after `item`, or None to go on."""
+        values = _values(state)
+        if item.screen_out_if is not None and holds(item.screen_out_if, values):
+            return f"question:{item.id}"
+        asked = {question_id for question_id, _ in state.answers}
+        for quota in self.survey.quotas:
+            # Judged at the question that decides it: the last one its condition looks at.
+            looks_at = quota.when.question_ids()
+            deciding = item.id in looks_at and looks_at <= asked
+            full = quota.name in self.context.full_quotas
+            if deciding and full and holds(quota.when, values):
+                return f"quota:{quota.name}"
         return None
-    return survey.questions[state.index]
+
+    # --- endings ----------------------------------------------------------------------------
+
+    def complete(self, state: DialogueState, done: tuple[Action, ...]) -> Step:
+        closed = replace(_end(state, SurveyOutcome.COMPLETED), pending=None)
+        values = _values(state)
+        quotas = tuple(q.name for q in self.survey.quotas if holds(q.when, values))
+        counted: tuple[Action, ...] = (CountQuotas(quotas),) if quotas else ()
+        closing = Say(self.say(self.survey.script.closing.get(self.language), state))
+        return closed, (*done, closing, *counted, Finish(SurveyOutcome.COMPLETED), HangUp())
+
+    def screen_out(self, state: DialogueState, done: tuple[Action, ...], why: str) -> Step:
+        closed = replace(_end(state, SurveyOutcome.SCREENED_OUT), screened_by=why)
+        script = self.survey.script.screened_out
+        text = self.phrases.screened_out if script is None else script.get(self.language)
+        goodbye = Say(self.say(text, state))
+        return closed, (*done, goodbye, Finish(SurveyOutcome.SCREENED_OUT), HangUp())
+
+    def refused(self, state: DialogueState) -> Step:
+        closed = _end(state, SurveyOutcome.REFUSED)
+        goodbye = Say(self.say(self.survey.script.refused.get(self.language)))
+        return closed, (goodbye, Finish(SurveyOutcome.REFUSED), HangUp())
+
+    def no_consent(self, state: DialogueState) -> Step:
+        outcome = SurveyOutcome.NO_CONSENT_INPUT
+        goodbye = Say(self.phrases.no_consent_goodbye)
+        return _end(state, outcome), (goodbye, Finish(outcome), HangUp())
+
+    def opt_out(self, state: DialogueState) -> Step:
+        outcome = SurveyOutcome.OPTED_OUT
+        goodbye = Say(self.phrases.opt_out_goodbye)
+        return _end(state, outcome), (OptOut(), goodbye, Finish(outcome), HangUp())
 
 
-def _on_reply(
-    state: DialogueState, survey: Survey, question: Question | None, reply: Reply
-) -> Step:
-    if reply.intent is Intent.OPT_OUT:
-        return _opt_out(state, survey)
-    if reply.intent is Intent.REPEAT:
-        return _repeat(state, survey, question, reply)
-    if reply.intent is Intent.SKIP and question is not None:
-        return _skip(state, survey, question, reply)
-    value = reply.value
-    if reply.intent is Intent.ANSWER and value is not None:
-        if question is None:
-            return _consented(state, survey) if value is True else _refused(state, survey)
-        return _record(state, question, reply, value, survey)
-    # Silence, an unusable answer, or "skip" at consent (which is not a yes).
-    return _miss(state, survey, question, reply)
+def _values(state: DialogueState) -> dict[str, AnswerValue | None]:
+    return {question_id: record.value for question_id, record in state.answers}
 
 
-def _start(state: DialogueState, survey: Survey) -> Step:
-    started = replace(state, phase=Phase.CONSENT, attempts=0, repeats=0)
-    return started, (Say(survey.script.intro), *prompt(survey, None))
-
-
-def _consented(state: DialogueState, survey: Survey) -> Step:
-    asking = replace(
-        state, phase=Phase.QUESTION, index=0, attempts=0, repeats=0, consent_given=True
-    )
-    first = _current(asking, survey)
-    if first is None:
-        return _complete(asking, survey, ())
-    return asking, (Say(PHRASES[survey.language].thanks), *prompt(survey, first))
-
-
-def _repeat(state: DialogueState, survey: Survey, question: Question | None, reply: Reply) -> Step:
-    if state.repeats >= REPEAT_LIMIT:
-        return _give_up(state, survey, question, SkipReason.REPEAT_LIMIT, reply.raw)
-    replay = (Say(PHRASES[survey.language].repeating), *prompt(survey, question))
-    return replace(state, repeats=state.repeats + 1), replay
-
-
-def _miss(state: DialogueState, survey: Survey, question: Question | None, reply: Reply) -> Step:
-    silent = reply.intent is Intent.NO_INPUT
-    reason = SkipReason.NO_INPUT if silent else SkipReason.INVALID
-    # Silence after an optional question means "nothing to add": do not insist.
-    optional = question is not None and not question.required and silent
-    if optional or state.attempts >= REPROMPTS:
-        return _give_up(state, survey, question, reason, reply.raw)
-    say = PHRASES[survey.language]
-    preface = say.no_input if silent else say.not_understood
-    return replace(state, attempts=state.attempts + 1), reprompt(survey, question, preface)
-
-
-def _give_up(
-    state: DialogueState,
-    survey: Survey,
-    question: Question | None,
-    reason: SkipReason,
-    raw: str,
-) -> Step:
-    if question is None:
-        return _no_consent(state, survey)
-    record = AnswerRecord(None, raw=raw, skipped=reason)
-    return _advance(state, survey, question, record, (MarkSkipped(question.id, reason, raw),))
-
-
-def _skip(state: DialogueState, survey: Survey, question: Question, reply: Reply) -> Step:
-    reason = SkipReason.SKIPPED_BY_RESPONDENT
-    record = AnswerRecord(None, raw=reply.raw, skipped=reason)
-    done = (MarkSkipped(question.id, reason, reply.raw), Say(PHRASES[survey.language].skipped))
-    return _advance(state, survey, question, record, done)
-
-
-def _record(
-    state: DialogueState, question: Question, reply: Reply, value: AnswerValue, survey: Survey
-) -> Step:
-    record = AnswerRecord(value, raw=reply.raw, confidence=reply.confidence)
-    done = (RecordAnswer(question.id, value, reply.raw, reply.confidence),)
-    return _advance(state, survey, question, record, done, announce=False)
-
-
-def _advance(
-    state: DialogueState,
-    survey: Survey,
-    question: Question,
-    record: AnswerRecord,
-    done: tuple[Action, ...],
-    *,
-    announce: bool = True,
-) -> Step:
-    """Store `record`, then ask the next question or close the survey."""
-    answers = (*state.answers, (question.id, record))
-    moved = replace(state, index=state.index + 1, attempts=0, repeats=0, answers=answers)
-    following = _current(moved, survey)
-    if following is None:
-        return _complete(moved, survey, done)
-    lead = (Say(PHRASES[survey.language].moving_on),) if announce else ()
-    return moved, (*done, *lead, *prompt(survey, following))
-
-
-def _complete(state: DialogueState, survey: Survey, done: tuple[Action, ...]) -> Step:
-    closed = _end(state, SurveyOutcome.COMPLETED)
-    return closed, (*done, Say(survey.script.closing), Finish(SurveyOutcome.COMPLETED), HangUp())
-
-
-def _refused(state: DialogueState, survey: Survey) -> Step:
-    closed = _end(state, SurveyOutcome.REFUSED)
-    return closed, (Say(survey.script.refused), Finish(SurveyOutcome.REFUSED), HangUp())
-
-
-def _no_consent(state: DialogueState, survey: Survey) -> Step:
-    goodbye = Say(PHRASES[survey.language].no_consent_goodbye)
-    outcome = SurveyOutcome.NO_CONSENT_INPUT
-    return _end(state, outcome), (goodbye, Finish(outcome), HangUp())
-
-
-def _opt_out(state: DialogueState, survey: Survey) -> Step:
-    goodbye = Say(PHRASES[survey.language].opt_out_goodbye)
-    outcome = SurveyOutcome.OPTED_OUT
-    return _end(state, outcome), (OptOut(), goodbye, Finish(outcome), HangUp())
+def _keyed(reply: Reply) -> bool:
+    # Keys carry no confidence: what was pressed is what was meant.
+    return reply.confidence is None and reply.raw.strip("0123456789*#") == ""
 
 
 def _hung_up(state: DialogueState) -> Step:
     # After consent the answers given so far are worth keeping; before it there is no survey.
-    outcome = SurveyOutcome.PARTIAL if state.phase is Phase.QUESTION else None
+    asking = state.phase in (Phase.QUESTION, Phase.CONFIRM)
+    outcome = SurveyOutcome.PARTIAL if asking else None
     return _end(state, outcome), (Finish(outcome),)
 
 
 def _machine(state: DialogueState) -> Step:
-    if state.phase is Phase.QUESTION:
+    if state.phase in (Phase.QUESTION, Phase.CONFIRM):
         # Someone already said yes to consent: a late detection is wrong, keep going.
         return state, ()
     return _end(state, SurveyOutcome.MACHINE), (Finish(SurveyOutcome.MACHINE), HangUp())

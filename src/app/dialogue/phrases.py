@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.dialogue.survey import Language
+from app.dialogue.text import fold
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,10 @@ class Phrases:
     hint_free_text: str
     options: str  # {options}; appended to a choice question that does not list them
     or_word: str
-    yes_no_words: tuple[str, ...]
+    yes_no_words: tuple[str, ...]  # (yes, no): also how a yes/no answer is said back
+    screened_out: str  # the goodbye of a screened-out respondent, when the script has none
+    confirm: str  # {answer}: asked back when the recogniser was unsure
+    confirm_again: str  # the answer was not what they meant: the question comes again
 
 
 PHRASES = {
@@ -53,6 +57,9 @@ PHRASES = {
         options="Le opzioni sono: {options}.",
         or_word="o",
         yes_no_words=("sì", "no"),
+        screened_out="Grazie, per questa indagine cerchiamo altre persone. Arrivederci.",
+        confirm="Ho capito {answer}, giusto?",
+        confirm_again="D'accordo, le rifaccio la domanda.",
     ),
     Language.EN: Phrases(
         thanks="Thank you.",
@@ -76,6 +83,90 @@ PHRASES = {
         options="The options are: {options}.",
         or_word="or",
         yes_no_words=("yes", "no"),
+        screened_out="Thank you. For this survey we are looking for other people. Goodbye.",
+        confirm="I understood {answer}, is that right?",
+        confirm_again="All right, let me ask again.",
+    ),
+    Language.ES: Phrases(
+        thanks="Gracias.",
+        repeating="Claro, se lo repito.",
+        no_input="No he oído su respuesta.",
+        not_understood="Perdone, no le he entendido.",
+        skipped="No hay problema.",
+        moving_on="Pasamos a la siguiente pregunta.",
+        opt_out_goodbye="Tomamos nota: no volveremos a llamarle. Disculpe las molestias. Adiós.",
+        no_consent_goodbye="Le agradecemos de todos modos su atención. Adiós.",
+        hint_yes_no="Responda sí o no, o pulse 1 para sí y 2 para no.",
+        hint_range="Responda con un número del {low} al {high}.",
+        hint_at_least="Responda con un número, como mínimo {low}.",
+        hint_at_most="Responda con un número, como máximo {high}.",
+        hint_number="Responda con un número.",
+        hint_choice="Responda con una de estas opciones: {options}.",
+        hint_choice_keys="O pulse una tecla del 1 al {count}.",
+        hint_free_text="Dígame su respuesta con sus propias palabras.",
+        options="Las opciones son: {options}.",
+        or_word="o",
+        yes_no_words=("sí", "no"),
+        screened_out="Gracias, para esta encuesta buscamos a otras personas. Adiós.",
+        confirm="He entendido {answer}, ¿es correcto?",
+        confirm_again="De acuerdo, le repito la pregunta.",
+    ),
+    Language.FR: Phrases(
+        thanks="Merci.",
+        repeating="Bien sûr, je répète.",
+        no_input="Je n'ai pas entendu votre réponse.",
+        not_understood="Excusez-moi, je n'ai pas compris.",
+        skipped="Pas de problème.",
+        moving_on="Passons à la question suivante.",
+        opt_out_goodbye=(
+            "C'est noté : nous ne vous appellerons plus. Excusez-nous pour le dérangement. "
+            "Au revoir."
+        ),
+        no_consent_goodbye="Merci tout de même pour votre attention. Au revoir.",
+        hint_yes_no="Répondez oui ou non, ou appuyez sur 1 pour oui et sur 2 pour non.",
+        hint_range="Répondez par un nombre de {low} à {high}.",
+        hint_at_least="Répondez par un nombre, au moins {low}.",
+        hint_at_most="Répondez par un nombre, au plus {high}.",
+        hint_number="Répondez par un nombre.",
+        hint_choice="Répondez par l'une de ces options : {options}.",
+        hint_choice_keys="Ou appuyez sur une touche de 1 à {count}.",
+        hint_free_text="Donnez-moi votre réponse, avec vos propres mots.",
+        options="Les options sont : {options}.",
+        or_word="ou",
+        yes_no_words=("oui", "non"),
+        screened_out="Merci. Pour cette enquête, nous recherchons d'autres personnes. Au revoir.",
+        confirm="J'ai compris {answer}, c'est bien cela ?",
+        confirm_again="D'accord, je vous repose la question.",
+    ),
+    Language.DE: Phrases(
+        thanks="Vielen Dank.",
+        repeating="Gerne, ich wiederhole.",
+        no_input="Ich habe Ihre Antwort nicht gehört.",
+        not_understood="Entschuldigung, das habe ich nicht verstanden.",
+        skipped="Kein Problem.",
+        moving_on="Kommen wir zur nächsten Frage.",
+        opt_out_goodbye=(
+            "Verstanden: Wir rufen Sie nicht mehr an. Entschuldigen Sie die Störung. "
+            "Auf Wiederhören."
+        ),
+        no_consent_goodbye="Trotzdem vielen Dank für Ihre Zeit. Auf Wiederhören.",
+        hint_yes_no=(
+            "Bitte antworten Sie mit Ja oder Nein, "
+            "oder drücken Sie die 1 für Ja und die 2 für Nein."
+        ),
+        hint_range="Bitte antworten Sie mit einer Zahl von {low} bis {high}.",
+        hint_at_least="Bitte antworten Sie mit einer Zahl, mindestens {low}.",
+        hint_at_most="Bitte antworten Sie mit einer Zahl, höchstens {high}.",
+        hint_number="Bitte antworten Sie mit einer Zahl.",
+        hint_choice="Bitte antworten Sie mit einer dieser Möglichkeiten: {options}.",
+        hint_choice_keys="Oder drücken Sie eine Taste von 1 bis {count}.",
+        hint_free_text="Sagen Sie mir Ihre Antwort bitte in Ihren eigenen Worten.",
+        options="Zur Auswahl stehen: {options}.",
+        or_word="oder",
+        yes_no_words=("ja", "nein"),
+        screened_out="Vielen Dank. Für diese Umfrage suchen wir andere Personen. Auf Wiederhören.",
+        confirm="Ich habe {answer} verstanden, ist das richtig?",
+        confirm_again="Gut, ich stelle Ihnen die Frage noch einmal.",
     ),
 }
 
@@ -84,4 +175,11 @@ def spoken_list(items: tuple[str, ...], language: Language) -> str:
     """Join items the way they are said: "a, b or c"."""
     if len(items) < 2:
         return "".join(items)
-    return f"{', '.join(items[:-1])} {PHRASES[language].or_word} {items[-1]}"
+    return f"{', '.join(items[:-1])} {_or_word(language, items[-1])} {items[-1]}"
+
+
+def _or_word(language: Language, following: str) -> str:
+    # Spanish "o" turns into "u" before an "o" sound, or it merges with it: "siete u ocho".
+    if language is Language.ES and fold(following).lstrip("h").startswith("o"):
+        return "u"
+    return PHRASES[language].or_word

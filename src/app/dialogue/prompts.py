@@ -5,7 +5,7 @@ from __future__ import annotations
 from app.dialogue.actions import Action, Listen, ListenKind, Say
 from app.dialogue.numbers import find_numbers
 from app.dialogue.phrases import PHRASES, spoken_list
-from app.dialogue.survey import Language, Question, QuestionType, Survey
+from app.dialogue.survey import Language, Question, QuestionType
 from app.dialogue.text import contains, tokens
 
 TIMEOUT_SECONDS = 5
@@ -21,16 +21,20 @@ _KINDS = {
 }
 
 
-def prompt(survey: Survey, question: Question | None) -> tuple[Action, ...]:
-    """Ask `question` (None: the consent question) and listen for the answer."""
-    text = survey.script.consent if question is None else question_text(question, survey.language)
-    return Say(text), listen_for(question, survey.language)
+def prompt(question: Question | None, language: Language, consent: str) -> tuple[Action, ...]:
+    """Ask `question` (None: the consent question, `consent`) and listen for the answer."""
+    text = consent if question is None else question_text(question, language)
+    return Say(text), listen_for(question, language)
 
 
-def reprompt(survey: Survey, question: Question | None, preface: str) -> tuple[Action, ...]:
+def reprompt(question: Question | None, language: Language, preface: str) -> tuple[Action, ...]:
     """Say `preface` and the answer format, then listen again."""
-    language = survey.language
     return Say(preface), Say(hint(question, language)), listen_for(question, language)
+
+
+def confirm(answer: str, language: Language) -> tuple[Action, ...]:
+    """Say the answer back and listen for yes or no."""
+    return Say(PHRASES[language].confirm.format(answer=answer)), listen_for(None, language)
 
 
 def question_text(question: Question, language: Language) -> str:

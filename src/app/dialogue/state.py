@@ -9,13 +9,16 @@ from typing import Any
 
 from app.dialogue.actions import AnswerValue, SkipReason, SurveyOutcome
 
-STATE_VERSION = 1
+STATE_VERSION = 2
+# Version 1 (before languages, confirmation and screening) reads as version 2 with defaults.
+READABLE_VERSIONS = frozenset({1, STATE_VERSION})
 
 
 class Phase(StrEnum):
     NEW = "new"
     CONSENT = "consent"
     QUESTION = "question"
+    CONFIRM = "confirm"  # an uncertain answer was said back: is it right?
     DONE = "done"
 
 
@@ -27,26 +30,36 @@ class AnswerRecord:
     raw: str = ""
     confidence: float | None = None
     skipped: SkipReason | None = None
+    confirmed: bool | None = None  # None: not asked back
+    corrected: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dict."""
+        """Return a JSON-ready dict (confirmation keys only when there was one)."""
         reason = None if self.skipped is None else self.skipped.value
-        return {
+        data: dict[str, Any] = {
             "value": self.value,
             "raw": self.raw,
             "confidence": self.confidence,
             "skipped": reason,
         }
+        if self.confirmed is not None:
+            data["confirmed"] = self.confirmed
+        if self.corrected:
+            data["corrected"] = True
+        return data
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> AnswerRecord:
         """Rebuild a record written by `to_dict`."""
         reason = raw.get("skipped")
+        confirmed = raw.get("confirmed")
         return cls(
             value=raw.get("value"),
             raw=str(raw.get("raw", "")),
             confidence=raw.get("confidence"),
             skipped=None if reason is None else SkipReason(reason),
+            confirmed=None if confirmed is None else bool(confirmed),
+            corrected=bool(raw.get("corrected", False)),
         )
 
 
@@ -67,6 +80,10 @@ class DialogueState:
     consent_given: bool = False
     outcome: SurveyOutcome | None = None
     turn: int = 0
+    language: str = ""  # the call's language, chosen when it starts ("": the survey's default)
+    pending: AnswerRecord | None = None  # the answer being confirmed (CONFIRM)
+    corrected: bool = False  # the current question's first answer was said to be wrong
+    screened_by: str | None = None  # "question:ID" or "quota:NAME" when screened out
 
     @classmethod
     def initial(cls) -> DialogueState:
@@ -90,15 +107,20 @@ class DialogueState:
             "consent_given": self.consent_given,
             "outcome": None if self.outcome is None else self.outcome.value,
             "turn": self.turn,
+            "language": self.language,
+            "pending": None if self.pending is None else self.pending.to_dict(),
+            "corrected": self.corrected,
+            "screened_by": self.screened_by,
         }
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> DialogueState:
         """Rebuild a state written by `to_dict`; raise ValueError if it is not one."""
-        if raw.get("version") != STATE_VERSION:
+        if raw.get("version") not in READABLE_VERSIONS:
             raise ValueError(f"dialogue state: unsupported version {raw.get('version')!r}")
         try:
             outcome = raw["outcome"]
+            pending = raw.get("pending")
             return cls(
                 phase=Phase(raw["phase"]),
                 index=_count(raw, "index"),
@@ -110,6 +132,10 @@ class DialogueState:
                 consent_given=bool(raw["consent_given"]),
                 outcome=None if outcome is None else SurveyOutcome(outcome),
                 turn=_count(raw, "turn"),
+                language=str(raw.get("language", "")),
+                pending=None if pending is None else AnswerRecord.from_dict(pending),
+                corrected=bool(raw.get("corrected", False)),
+                screened_by=raw.get("screened_by"),
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"dialogue state: malformed ({exc!r})") from None

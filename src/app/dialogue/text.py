@@ -6,16 +6,20 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 
-# A number keeps its decimal or thousands separator ("7,5", "1.000"); apostrophes and all other
-# punctuation split words, so "d'accordo" reads as "d accordo" and "don't" as "don t".
+# A number keeps its decimal or thousands separator ("7,5", "1.000"); apostrophes, hyphens and all
+# other punctuation split words, so "d'accordo" reads as "d accordo", "l'ultime" as "l ultime"
+# and "quatre-vingt-dix" as "quatre vingt dix" (the number tables list such compounds as words).
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+")
+# Ligatures have no Unicode decomposition, and "sœur" must not read as "s ur". "ß" needs no entry:
+# casefold() already turns it into "ss", so "dreißig" and the Swiss "dreissig" agree.
+_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae"})
 
 Phrase = tuple[str, ...]
 
 
 def fold(text: str) -> str:
-    """Lowercase `text` and strip its accents."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    """Lowercase `text` and strip its accents and umlauts: "Fünf" -> "funf", "Sœur" -> "soeur"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_LIGATURES))
     return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 

@@ -135,8 +135,10 @@ def read_speech(
 
 
 def _meaningful(raw: str, language: Language) -> bool:
-    # "Ehm..." is as good as silence.
-    return any(w not in LEXICONS[language].fillers for w in tokens(raw))
+    # "Ehm..." is as good as silence. A polite word may be a request on its own, though: German
+    # "Bitte?" is "pardon?", while "bitte" in a sentence is only "please".
+    lexicon, words = LEXICONS[language], tokens(raw)
+    return any(w not in lexicon.fillers for w in words) or words in lexicon.repeat_alone
 
 
 def read_digits(digits: str, question: Question | None) -> Reply:

@@ -53,6 +53,8 @@ OTHER_UNKNOWN = Disposition("3.90", "Other, unknown eligibility", Category.UNKNO
 OUT_OF_SAMPLE = Disposition("4.10", "Out of sample (do-not-call list)", Category.NOT_ELIGIBLE)
 FAX = Disposition("4.20", "Fax/data line", Category.NOT_ELIGIBLE)
 NON_WORKING = Disposition("4.31", "Non-working number", Category.NOT_ELIGIBLE)
+# Screened out by a screening question or a full quota: AAPOR's 4.70, "no eligible respondent".
+SCREENED_OUT = Disposition("4.70", "No eligible respondent (screened out)", Category.NOT_ELIGIBLE)
 
 # Most informative first: a contact takes the first of these that one of its attempts got.
 # Evidence that someone (or their machine) answered beats evidence that the number is unusable,
@@ -63,6 +65,7 @@ PRECEDENCE = (
     BREAK_OFF,
     REFUSAL,
     ANSWERING_MACHINE,
+    SCREENED_OUT,  # the interview found the respondent out of scope
     FAX,
     NON_WORKING,
     NO_ANSWER,
@@ -88,6 +91,7 @@ _BY_OUTCOME = {
     Outcome.PROVIDER_ERROR: NOT_ATTEMPTED,  # the provider refused to place the call
     Outcome.CANCELED: NOT_ATTEMPTED,
     Outcome.STALE: OTHER_UNKNOWN,
+    Outcome.SCREENED_OUT: SCREENED_OUT,
 }
 
 

@@ -24,6 +24,13 @@ class ResponseCounts(BaseModel):
     completed: int
 
 
+class QuotaFill(BaseModel):
+    name: str
+    target: int
+    completes: int = Field(description="Completed interviews counted in the quota")
+    full: bool
+
+
 class CampaignReport(CampaignStats):
     """The campaign's stats plus AAPOR dispositions and rates and the answers per question."""
 
@@ -36,6 +43,7 @@ class CampaignReport(CampaignStats):
     )
     rates: OutcomeRates
     questions: dict[str, QuestionStats]
+    quotas: list[QuotaFill] = Field(default_factory=list, description="Each quota's fill")
 
 
 class QuestionColumn(BaseModel):

@@ -15,11 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.campaigns.errors import NotFound
 from app.campaigns.stats import campaign_stats
-from app.dialogue.survey import InvalidSurvey, Question, QuestionType, Survey
+from app.dialogue.errors import InvalidSurvey
+from app.dialogue.survey import Question, QuestionType, Survey
 from app.reports.dispositions import DISPOSITIONS, attempt_disposition, contact_disposition
 from app.reports.questions import AnswerGroup, question_stats
 from app.reports.rates import category_totals, outcome_rates
-from app.reports.schemas import CampaignReport, DispositionCount, ResponseCounts
+from app.reports.schemas import CampaignReport, DispositionCount, QuotaFill, ResponseCounts
 
 _DEFINITION = text("SELECT definition FROM campaigns WHERE id = :campaign_id")
 
@@ -71,6 +72,12 @@ FROM survey_responses WHERE campaign_id = :campaign_id
 """)
 
 
+_QUOTAS = text("""
+SELECT name, target, completes, completes >= target AS full
+FROM campaign_quotas WHERE campaign_id = :campaign_id ORDER BY name
+""")
+
+
 async def campaign_report(*, session: AsyncSession, campaign_id: int) -> CampaignReport:
     """Stats, AAPOR dispositions and rates, and answers per question, from one snapshot."""
     async with _snapshot(session):
@@ -81,6 +88,7 @@ async def campaign_report(*, session: AsyncSession, campaign_id: int) -> Campaig
         )
         groups = await _answer_groups(session, campaign_id, questions)
         responses = (await session.execute(_RESPONSE_COUNTS, {"campaign_id": campaign_id})).one()
+        quotas = (await session.execute(_QUOTAS, {"campaign_id": campaign_id})).all()
     totals = category_totals(counts)
     return CampaignReport(
         **dict(stats),
@@ -92,6 +100,10 @@ async def campaign_report(*, session: AsyncSession, campaign_id: int) -> Campaig
         disposition_totals=totals,
         rates=outcome_rates(totals),
         questions=question_stats(questions, groups),
+        quotas=[
+            QuotaFill(name=q.name, target=q.target, completes=q.completes, full=q.full)
+            for q in quotas
+        ],
     )
 
 

@@ -25,6 +25,9 @@ from app.telephony.callbacks import CallUrls
 log = logging.getLogger(__name__)
 
 RUNNING = sql_literal(CampaignStatus.RUNNING)
+ALL_QUOTAS_FULL = """(EXISTS (SELECT 1 FROM campaign_quotas q WHERE q.campaign_id = c.id)
+    AND NOT EXISTS (SELECT 1 FROM campaign_quotas q
+                    WHERE q.campaign_id = c.id AND q.completes < q.target))"""
 PENDING = sql_literal(ContactState.PENDING)
 IN_PROGRESS = sql_literal(ContactState.IN_PROGRESS)
 DISPATCHING = sql_literal(AttemptStatus.DISPATCHING)
@@ -37,6 +40,8 @@ SELECT c.id, c.call_window, c.caller_id, c.max_concurrent_calls, c.max_call_minu
         WHERE a.campaign_id = c.id AND a.ended_at IS NULL) AS open_calls
 FROM campaigns c
 WHERE c.id = :campaign_id AND c.status = {RUNNING}
+  -- A campaign whose quotas are all full has no one left worth calling.
+  AND NOT {ALL_QUOTAS_FULL}
 FOR NO KEY UPDATE SKIP LOCKED
 """)
 

@@ -26,6 +26,7 @@ from app.db.base import sql_list, sql_literal
 from app.logs import one_line
 from app.metrics import RECOVERY_UNCONFIRMED, STALE_RECOVERED
 from app.scheduler.bounded import gather_bounded
+from app.scheduler.dispatch import ALL_QUOTAS_FULL
 from app.scheduler.reconcile import Verdict, provably_over_at, reconcile
 from app.telephony.base import CallReport, TelephonyProvider
 
@@ -81,8 +82,9 @@ _FINISH_CAMPAIGNS = text(f"""
 UPDATE campaigns c
 SET status = {COMPLETED}, finished_at = now(), updated_at = now()
 WHERE c.id = ANY(CAST(:ids AS bigint[])) AND c.status = {RUNNING}
-  AND NOT EXISTS (SELECT 1 FROM contacts ct
-                  WHERE ct.campaign_id = c.id AND ct.state IN {UNFINISHED})
+  AND (NOT EXISTS (SELECT 1 FROM contacts ct
+                   WHERE ct.campaign_id = c.id AND ct.state IN {UNFINISHED})
+       OR {ALL_QUOTAS_FULL})
   AND NOT EXISTS (SELECT 1 FROM call_attempts a
                   WHERE a.campaign_id = c.id AND a.ended_at IS NULL)
 RETURNING c.id

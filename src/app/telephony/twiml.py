@@ -30,6 +30,9 @@ VOICES = {
     "it-IT": "Polly.Bianca",
     "en-US": "Polly.Joanna",
     "en-GB": "Polly.Amy",
+    "es-ES": "Polly.Lucia",
+    "fr-FR": "Polly.Lea",
+    "de-DE": "Polly.Vicki",
 }
 
 NO_INPUT_FLAG = "no_input"  # on the Redirect after a Gather: Twilio fell through, nothing heard

@@ -11,6 +11,7 @@ Its behaviour adds one twist: say no, hang up, ask to repeat, press `#`, or opt 
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 
 from app.dialogue.numbers import find_numbers
@@ -65,12 +66,50 @@ WORDS = {
             "it is all good as it is",
         ),
     ),
+    Language.ES: Words(
+        yes="sí, claro",
+        no="no, gracias",
+        repeat="perdone, ¿puede repetir?",
+        opt_out="no me vuelvan a llamar",
+        comments=(
+            "más personal en las tiendas",
+            "entregas más rápidas",
+            "precios un poco más bajos",
+            "todo está bien así",
+        ),
+    ),
+    Language.FR: Words(
+        yes="oui, bien sûr",
+        no="non merci",
+        repeat="pardon, vous pouvez répéter ?",
+        opt_out="ne m'appelez plus",
+        comments=(
+            "plus de personnel dans les magasins",
+            "des livraisons plus rapides",
+            "des prix un peu plus bas",
+            "tout va bien comme ça",
+        ),
+    ),
+    Language.DE: Words(
+        yes="ja, gerne",
+        no="nein, danke",
+        repeat="Entschuldigung, können Sie das wiederholen?",
+        opt_out="rufen Sie mich bitte nicht mehr an",
+        comments=(
+            "mehr Personal in den Filialen",
+            "schnellere Lieferung",
+            "etwas niedrigere Preise",
+            "es ist alles gut so",
+        ),
+    ),
 }
 
 
 def language_of(heard: Heard) -> Language:
-    """The language listened for; anything not Italian is taken as English."""
-    return Language.IT if heard.language.lower().startswith("it") else Language.EN
+    """The language listened for, by its primary tag ("fr-CA" is French); else English."""
+    primary = re.split(r"[-_]", heard.language.strip().lower())[0]
+    spoken = {language.split("-")[0].lower(): language for language in Language}
+    return spoken.get(primary, Language.EN)
 
 
 class SimulatedRespondent:

@@ -82,8 +82,8 @@ def test_answering_starts_with_intro_and_consent(language: str) -> None:
     state, actions = play(s, [CallAnswered()])
 
     assert actions == [
-        Say(s.script.intro),
-        Say(s.script.consent),
+        Say(s.script.intro.get(s.language)),
+        Say(s.script.consent.get(s.language)),
         Listen(ListenKind.CONSENT, PHRASES[s.language].yes_no_words, 1, 5),
     ]
     assert (state.phase, state.turn, state.consent_given) == (Phase.CONSENT, 1, False)
@@ -105,7 +105,11 @@ def test_full_survey_by_voice(language: str) -> None:
         "visits": 3,
         "comment": EXPECTED[language]["comment"],
     }
-    assert actions[-3:] == [Say(s.script.closing), Finish(SurveyOutcome.COMPLETED), HangUp()]
+    assert actions[-3:] == [
+        Say(s.script.closing.get(s.language)),
+        Finish(SurveyOutcome.COMPLETED),
+        HangUp(),
+    ]
     recorded = [a for a in actions if isinstance(a, RecordAnswer)]
     assert recorded[0] == RecordAnswer("satisfaction", 8, SAID[language]["scale"], 0.9)
     assert [a.question_id for a in recorded] == [q.id for q in s.questions]
@@ -193,7 +197,11 @@ def test_consent_no_is_a_polite_refusal(language: str, event: Event) -> None:
 
     state, actions = play(s, [CallAnswered(), event])
 
-    assert actions[-3:] == [Say(s.script.refused), Finish(SurveyOutcome.REFUSED), HangUp()]
+    assert actions[-3:] == [
+        Say(s.script.refused.get(s.language)),
+        Finish(SurveyOutcome.REFUSED),
+        HangUp(),
+    ]
     assert (state.phase, state.outcome, state.consent_given) == (
         Phase.DONE,
         SurveyOutcome.REFUSED,

@@ -187,7 +187,7 @@ def test_speech_on_a_fresh_call_starts_with_the_intro() -> None:
 
     state, actions = play(s, [Speech("Pronto?")])
 
-    assert actions[0] == Say(s.script.intro) and state.phase is Phase.CONSENT
+    assert actions[0] == Say(s.script.intro.get(s.language)) and state.phase is Phase.CONSENT
 
 
 def test_a_survey_that_lost_questions_mid_call_closes() -> None:

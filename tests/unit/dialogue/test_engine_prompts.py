@@ -78,7 +78,7 @@ def test_repeat_at_consent_replays_the_consent_question(language: str, event: Ev
 
     state, actions = play(s, [CallAnswered(), event])
 
-    assert actions[-2:] == [Say(s.script.consent), listen_for(None, s.language)]
+    assert actions[-2:] == [Say(s.script.consent.get(s.language)), listen_for(None, s.language)]
     assert (state.phase, state.repeats) == (Phase.CONSENT, 1)
 
 
@@ -154,7 +154,7 @@ def test_skipping_the_last_question_closes_the_survey() -> None:
     assert actions[-5:] == [
         MarkSkipped("comment", SkipReason.SKIPPED_BY_RESPONDENT, "skip"),
         Say("No problem."),
-        Say(s.script.closing),
+        Say(s.script.closing.get(s.language)),
         Finish(SurveyOutcome.COMPLETED),
         HangUp(),
     ]

@@ -9,7 +9,7 @@ from app.dialogue.phrases import spoken_list
 from app.dialogue.prompts import FREE_TEXT_TIMEOUT_SECONDS, hint, listen_for, question_text
 from app.dialogue.survey import Language
 
-IT, EN = Language.IT, Language.EN
+IT, EN, ES, FR, DE = Language.IT, Language.EN, Language.ES, Language.FR, Language.DE
 
 
 def scale(text: str, low: int = 1, high: int = 10) -> Question:
@@ -51,6 +51,52 @@ def choice(text: str, *choices: str) -> Question:
             "How should we reach you? The options are: phone or email.",
         ),
         (Question("q", QuestionType.YES_NO, "Ok?"), EN, "Ok?"),
+        (
+            scale("Del uno al diez, ¿cuán satisfecho está?"),
+            ES,
+            "Del uno al diez, ¿cuán satisfecho está?",
+        ),
+        (
+            scale("¿Cuán satisfecho está?"),
+            ES,
+            "¿Cuán satisfecho está? Responda con un número del 1 al 10.",
+        ),
+        (
+            choice("¿Cómo prefiere que le contactemos?", "teléfono", "correo", "tienda"),
+            ES,
+            "¿Cómo prefiere que le contactemos? Las opciones son: teléfono, correo o tienda.",
+        ),
+        (
+            scale("Sur une échelle de un à dix, êtes-vous satisfait ?"),
+            FR,
+            "Sur une échelle de un à dix, êtes-vous satisfait ?",
+        ),
+        (
+            scale("Êtes-vous satisfait ?", 0, 5),
+            FR,
+            "Êtes-vous satisfait ? Répondez par un nombre de 0 à 5.",
+        ),
+        (
+            choice("Comment vous contacter ?", "téléphone", "e-mail"),
+            FR,
+            "Comment vous contacter ? Les options sont : téléphone ou e-mail.",
+        ),
+        (scale("Von eins bis zehn, wie zufrieden?"), DE, "Von eins bis zehn, wie zufrieden?"),
+        (
+            scale("Wie zufrieden sind Sie?"),
+            DE,
+            "Wie zufrieden sind Sie? Bitte antworten Sie mit einer Zahl von 1 bis 10.",
+        ),
+        (
+            choice("Telefon, E-Mail oder Filiale?", "Telefon", "E-Mail", "Filiale"),
+            DE,
+            "Telefon, E-Mail oder Filiale?",
+        ),
+        (
+            choice("Wie möchten Sie kontaktiert werden?", "Telefon", "E-Mail", "Filiale"),
+            DE,
+            "Wie möchten Sie kontaktiert werden? Zur Auswahl stehen: Telefon, E-Mail oder Filiale.",
+        ),
     ],
 )
 def test_question_text(question: Question, language: Language, spoken: str) -> None:
@@ -81,6 +127,40 @@ def test_question_text(question: Question, language: Language, spoken: str) -> N
             Question("q", QuestionType.FREE_TEXT, "x"),
             EN,
             "Please tell me your answer in your own words.",
+        ),
+        (None, ES, "Responda sí o no, o pulse 1 para sí y 2 para no."),
+        (scale("x", 0, 10), ES, "Responda con un número del 0 al 10."),
+        (
+            Question("q", QuestionType.NUMBER, "x", min=18),
+            ES,
+            "Responda con un número, como mínimo 18.",
+        ),
+        (
+            choice("x", "siete", "ocho"),
+            ES,
+            "Responda con una de estas opciones: siete u ocho. O pulse una tecla del 1 al 2.",
+        ),
+        (None, FR, "Répondez oui ou non, ou appuyez sur 1 pour oui et sur 2 pour non."),
+        (scale("x"), FR, "Répondez par un nombre de 1 à 10."),
+        (Question("q", QuestionType.NUMBER, "x", max=9), FR, "Répondez par un nombre, au plus 9."),
+        (
+            choice("x", "téléphone", "e-mail", "magasin"),
+            FR,
+            "Répondez par l'une de ces options : téléphone, e-mail ou magasin. "
+            "Ou appuyez sur une touche de 1 à 3.",
+        ),
+        (
+            None,
+            DE,
+            "Bitte antworten Sie mit Ja oder Nein, "
+            "oder drücken Sie die 1 für Ja und die 2 für Nein.",
+        ),
+        (scale("x"), DE, "Bitte antworten Sie mit einer Zahl von 1 bis 10."),
+        (Question("q", QuestionType.NUMBER, "x"), DE, "Bitte antworten Sie mit einer Zahl."),
+        (
+            Question("q", QuestionType.FREE_TEXT, "x"),
+            DE,
+            "Sagen Sie mir Ihre Antwort bitte in Ihren eigenen Worten.",
         ),
     ],
 )
@@ -114,6 +194,15 @@ def test_listen_for(question: Question | None, expected: Listen) -> None:
     assert listen_for(question, IT) == expected
 
 
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [(ES, ("sí", "no")), (FR, ("oui", "non")), (DE, ("ja", "nein"))],
+)
+def test_yes_no_is_listened_for_in_the_language(language: Language, words: tuple[str, ...]) -> None:
+    assert listen_for(None, language) == Listen(ListenKind.CONSENT, words, 1, 5)
+    assert listen_for(Question("q", QuestionType.YES_NO, "x"), language).hints == words
+
+
 def test_scale_keypad_entry_ends_at_the_longest_answer() -> None:
     # 1..10: "1" then "0" completes at once; "8" alone completes on the keypad timeout.
     assert listen_for(scale("x", 1, 10), EN).num_digits == 2
@@ -125,6 +214,12 @@ def test_scale_keypad_entry_ends_at_the_longest_answer() -> None:
         (("a",), IT, "a"),
         (("a", "b"), IT, "a o b"),
         (("a", "b", "c"), EN, "a, b or c"),
+        (("teléfono", "correo", "tienda"), ES, "teléfono, correo o tienda"),
+        (("siete", "ocho"), ES, "siete u ocho"),  # "o" before an "o" sound becomes "u"
+        (("mujer", "hombre"), ES, "mujer u hombre"),
+        (("téléphone", "e-mail", "magasin"), FR, "téléphone, e-mail ou magasin"),
+        (("Telefon", "E-Mail", "Filiale"), DE, "Telefon, E-Mail oder Filiale"),
+        (("Telefon", "Ort"), DE, "Telefon oder Ort"),
     ],
 )
 def test_spoken_list(items: tuple[str, ...], language: Language, expected: str) -> None:

@@ -17,7 +17,7 @@ from app.dialogue.understanding import (
     read_speech,
 )
 
-IT, EN = Language.IT, Language.EN
+IT, EN, ES, FR, DE = Language.IT, Language.EN, Language.ES, Language.FR, Language.DE
 
 SCALE = Question("q", QuestionType.SCALE, "Da 1 a 10?", min=1, max=10)
 YES_NO = Question("q", QuestionType.YES_NO, "Ci consiglierebbe?")
@@ -92,6 +92,109 @@ def test_english_yes_no(text: str, expected: bool | None) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("sí", True),
+        ("¡Sí!", True),
+        ("si", True),
+        ("Sí, claro.", True),
+        ("claro que sí", True),
+        ("vale", True),
+        ("bueno, vale", True),
+        ("eh, sí, adelante", True),
+        ("de acuerdo", True),
+        ("por supuesto", True),
+        ("ningún problema", True),
+        ("no hay problema", True),  # "no" inside a yes
+        ("no me importa", True),
+        ("¿por qué no?", True),
+        ("cómo no", True),
+        ("no", False),
+        ("No, gracias.", False),
+        ("ahora no", False),
+        ("no me interesa", False),
+        ("no tengo tiempo", False),
+        ("estoy ocupada", False),
+        ("sí, pero ahora no", False),
+        ("claro que no", False),
+        ("para nada", False),
+        ("azul", None),
+        ("", None),
+    ],
+)
+def test_spanish_yes_no(text: str, expected: bool | None) -> None:
+    assert parse_yes_no(text, ES) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("oui", True),
+        ("Oui !", True),
+        ("ouais", True),
+        ("euh, oui, d'accord", True),
+        ("bien sûr", True),
+        ("volontiers", True),
+        ("avec plaisir", True),
+        ("tout à fait", True),
+        ("allez-y", True),
+        ("si", True),
+        ("pas de problème", True),  # "pas" inside a yes
+        ("pourquoi pas", True),
+        ("ça ne me dérange pas", True),
+        ("ça me dérange pas", True),
+        ("non", False),
+        ("Non merci.", False),
+        ("pas maintenant", False),
+        ("je n'ai pas le temps", False),
+        ("j'ai pas le temps", False),
+        ("ça ne m'intéresse pas", False),
+        ("oui mais pas maintenant", False),
+        ("absolument pas", False),
+        ("pas du tout", False),
+        ("bleu", None),
+        ("", None),
+    ],
+)
+def test_french_yes_no(text: str, expected: bool | None) -> None:
+    assert parse_yes_no(text, FR) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ja", True),
+        ("Ja!", True),
+        ("ja, gerne", True),
+        ("ähm, ja klar", True),
+        ("na klar", True),
+        ("natürlich", True),
+        ("in Ordnung", True),
+        ("einverstanden", True),
+        ("auf jeden Fall", True),
+        ("doch", True),
+        ("kein Problem", True),  # "kein" inside a yes
+        ("warum nicht", True),
+        ("nichts dagegen", True),
+        ("nein", False),
+        ("Nein, danke.", False),
+        ("nee", False),
+        ("nö", False),
+        ("jetzt nicht", False),
+        ("kein Interesse", False),
+        ("ich habe keine Zeit", False),
+        ("ja, aber nicht jetzt", False),
+        ("auf keinen Fall", False),
+        ("natürlich nicht", False),
+        ("blau", None),
+        ("", None),
+    ],
+)
+def test_german_yes_no(text: str, expected: bool | None) -> None:
+    assert parse_yes_no(text, DE) is expected
+
+
+@pytest.mark.parametrize(
     ("text", "language", "expected"),
     [
         ("ripeta", IT, Intent.REPEAT),
@@ -136,6 +239,72 @@ def test_english_yes_no(text: str, expected: bool | None) -> None:
         ("take me off your list", EN, Intent.OPT_OUT),
         ("what a great store", EN, None),
         ("next time maybe", EN, None),
+        ("repita", ES, Intent.REPEAT),
+        ("¿Puede repetir la pregunta?", ES, Intent.REPEAT),
+        ("¿Cómo?", ES, Intent.REPEAT),
+        ("perdone, no le he entendido", ES, Intent.REPEAT),
+        ("otra vez", ES, Intent.REPEAT),
+        ("paso", ES, Intent.SKIP),
+        ("no sé", ES, Intent.SKIP),
+        ("pues, no lo sé", ES, Intent.SKIP),
+        ("ni idea", ES, Intent.SKIP),
+        ("siguiente", ES, Intent.SKIP),
+        ("prefiero no responder", ES, Intent.SKIP),
+        ("sáltese esta pregunta, por favor", ES, Intent.SKIP),
+        ("no me llamen más", ES, Intent.OPT_OUT),
+        ("no, y no me vuelvan a llamar", ES, Intent.OPT_OUT),
+        ("por favor, bórrenme de su lista", ES, Intent.OPT_OUT),
+        ("quiero darme de baja", ES, Intent.OPT_OUT),
+        ("estoy en la lista Robinson", ES, Intent.OPT_OUT),
+        ("cómo funciona el servicio", ES, None),
+        ("siete", ES, None),
+        ("la siguiente vez quizás", ES, None),
+        ("répétez", FR, Intent.REPEAT),
+        ("Vous pouvez répéter ?", FR, Intent.REPEAT),
+        ("Comment ?", FR, Intent.REPEAT),
+        ("pardon ?", FR, Intent.REPEAT),
+        ("je n'ai pas compris", FR, Intent.REPEAT),
+        ("j'ai pas bien entendu la question", FR, Intent.REPEAT),
+        ("je passe", FR, Intent.SKIP),
+        ("Joker !", FR, Intent.SKIP),
+        ("je ne sais pas", FR, Intent.SKIP),
+        ("euh, je sais pas", FR, Intent.SKIP),
+        ("aucune idée", FR, Intent.SKIP),
+        ("question suivante", FR, Intent.SKIP),
+        ("je préfère ne pas répondre", FR, Intent.SKIP),
+        ("passez cette question, s'il vous plaît", FR, Intent.SKIP),
+        ("ne m'appelez plus", FR, Intent.OPT_OUT),
+        ("non, et ne me rappelez plus jamais !", FR, Intent.OPT_OUT),
+        ("je ne veux plus être appelée", FR, Intent.OPT_OUT),
+        ("je vous demande de ne plus m'appeler", FR, Intent.OPT_OUT),
+        ("rayez-moi de votre liste", FR, Intent.OPT_OUT),
+        ("je suis inscrit sur Bloctel", FR, Intent.OPT_OUT),
+        ("comment ça marche", FR, None),
+        ("sept", FR, None),
+        ("wiederholen", DE, Intent.REPEAT),
+        ("Können Sie das wiederholen?", DE, Intent.REPEAT),
+        ("Wie bitte?", DE, Intent.REPEAT),
+        ("Bitte?", DE, Intent.REPEAT),
+        ("Entschuldigung?", DE, Intent.REPEAT),
+        ("ich habe die Frage nicht verstanden", DE, Intent.REPEAT),
+        ("noch einmal, bitte", DE, Intent.REPEAT),
+        ("weiter", DE, Intent.SKIP),
+        ("weiter, bitte", DE, Intent.SKIP),
+        ("ich passe", DE, Intent.SKIP),
+        ("weiß ich nicht", DE, Intent.SKIP),
+        ("ähm, keine Ahnung", DE, Intent.SKIP),
+        ("nächste Frage", DE, Intent.SKIP),
+        ("das möchte ich nicht beantworten", DE, Intent.SKIP),
+        ("überspringen Sie die Frage bitte", DE, Intent.SKIP),
+        ("keine Angabe", DE, Intent.SKIP),
+        ("rufen Sie mich nicht mehr an", DE, Intent.OPT_OUT),
+        ("nein, und rufen Sie mich bitte nie wieder an!", DE, Intent.OPT_OUT),
+        ("ich will nicht mehr angerufen werden", DE, Intent.OPT_OUT),
+        ("löschen Sie meine Nummer", DE, Intent.OPT_OUT),
+        ("wie funktioniert das", DE, None),
+        ("sieben", DE, None),
+        ("ja, ich würde noch einmal kommen", DE, None),
+        ("weiter so", DE, None),
     ],
 )
 def test_detect_intent(text: str, language: Language, expected: Intent | None) -> None:
@@ -155,6 +324,31 @@ def test_detect_intent(text: str, language: Language, expected: Intent | None) -
 )
 def test_strict_intents_for_free_text(text: str, expected: Intent | None) -> None:
     assert detect_intent(text, IT, strict=True) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        ("paso", ES, Intent.SKIP),
+        ("repita, por favor", ES, Intent.REPEAT),
+        ("no entiendo la factura", ES, None),
+        ("hay que saltar menos pasos en la web", ES, None),
+        ("no me llamen más, de todos modos", ES, Intent.OPT_OUT),
+        ("je passe", FR, Intent.SKIP),
+        ("répétez, s'il vous plaît", FR, Intent.REPEAT),
+        ("le livreur n'a pas compris l'adresse", FR, None),
+        ("passez plus souvent au magasin", FR, None),
+        ("weiter", DE, Intent.SKIP),
+        ("wiederholen Sie bitte", DE, Intent.REPEAT),
+        ("Bitte?", DE, Intent.REPEAT),
+        ("der Bote hat mich nicht verstanden", DE, None),
+        ("bitte nicht mehr anrufen", DE, Intent.OPT_OUT),
+    ],
+)
+def test_strict_intents_for_free_text_in_every_language(
+    text: str, language: Language, expected: Intent | None
+) -> None:
+    assert detect_intent(text, language, strict=True) is expected
 
 
 @pytest.mark.parametrize(
@@ -180,6 +374,47 @@ def test_strict_intents_for_free_text(text: str, expected: Intent | None) -> Non
 )
 def test_read_answer(text: str, question: Question | None, expected: AnswerValue | None) -> None:
     assert read_answer(text, question, IT) == expected
+
+
+ES_CHOICE = Question("q", QuestionType.CHOICE, "¿Cuál?", choices=("teléfono", "correo", "tienda"))
+FR_CHOICE = Question("q", QuestionType.CHOICE, "Lequel ?", choices=("téléphone", "mail", "magasin"))
+DE_CHOICE = Question("q", QuestionType.CHOICE, "Welche?", choices=("Telefon", "Mail", "Filiale"))
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "question", "expected"),
+    [
+        (ES, "sí, claro", None, True),
+        (ES, "ocho", SCALE, 8),
+        (ES, "un ocho sobre diez", SCALE, 8),  # "un" is the article here
+        (ES, "le doy una nota alta", SCALE, None),  # and here: not a 1
+        (ES, "una", NUMBER, 1),
+        (ES, "una vez", NUMBER, 1),
+        (ES, "veintiuna veces", NUMBER, 21),
+        (ES, "la segunda", ES_CHOICE, "correo"),
+        (ES, "en las tiendas", ES_CHOICE, "tienda"),
+        (FR, "oui", None, True),
+        (FR, "huit", SCALE, 8),
+        (FR, "un", SCALE, 1),
+        (FR, "Un, je pense.", SCALE, 1),
+        (FR, "c'est un bon service", SCALE, None),
+        (FR, "dix sur dix", SCALE, 10),
+        (FR, "soixante-dix-sept", NUMBER, 77),
+        (FR, "une fois", NUMBER, 1),
+        (FR, "la troisième", FR_CHOICE, "magasin"),
+        (DE, "ja", None, True),
+        (DE, "acht", SCALE, 8),
+        (DE, "eine Eins", SCALE, 1),
+        (DE, "ein guter Service", SCALE, None),
+        (DE, "dreiundvierzig", NUMBER, 43),
+        (DE, "die letzte", DE_CHOICE, "Filiale"),
+        (DE, "in den Filialen", DE_CHOICE, "Filiale"),
+    ],
+)
+def test_read_answer_in_every_language(
+    language: Language, text: str, question: Question | None, expected: AnswerValue | None
+) -> None:
+    assert read_answer(text, question, language) == expected
 
 
 def test_number_bounds_are_enforced() -> None:

@@ -52,8 +52,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_column("call_attempts", "unconfirmed_since")
     op.drop_column("call_attempts", "checked_at")
-    op.drop_constraint("ck_call_attempts_call_limits_positive", "call_attempts", type_="check")
+    op.drop_constraint(
+        op.f("ck_call_attempts_call_limits_positive"), "call_attempts", type_="check"
+    )
     op.drop_column("call_attempts", "time_limit_seconds")
     op.drop_column("call_attempts", "ring_timeout_seconds")
-    op.drop_constraint("ck_campaigns_max_call_minutes_range", "campaigns", type_="check")
+    op.drop_constraint(op.f("ck_campaigns_max_call_minutes_range"), "campaigns", type_="check")
     op.drop_column("campaigns", "max_call_minutes")
