@@ -22,6 +22,8 @@ from app.reports.router import router as reports_router
 from app.scheduler.leader import LeaderElection
 from app.scheduler.runner import SchedulerLoop
 from app.scheduler.tick import TickContext
+from app.surveys.router import TRY_MAX_BYTES
+from app.surveys.router import router as surveys_router
 from app.telephony.base import TelephonyProvider
 from app.telephony.factory import create_provider
 from app.telephony.router import router as telephony_router
@@ -60,12 +62,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         limits=[
             route_limit("POST", "/api/campaigns", DOCUMENT_MAX_BYTES),
             route_limit("POST", "/api/campaigns/{campaign_id}/contacts", IMPORT_MAX_BYTES),
+            route_limit("POST", "/api/surveys/try", TRY_MAX_BYTES),
         ],
     )
     app.include_router(health_router)
     app.include_router(docs_router)
     app.include_router(campaigns_router)
     app.include_router(reports_router)
+    app.include_router(surveys_router)
     app.include_router(telephony_router)
     return app
 

@@ -68,6 +68,7 @@ OPERATIONS = [
     "POST /api/campaigns/{campaign_id}/cancel",
     "GET /api/campaigns/{campaign_id}/stats",
     "GET /api/campaigns/{campaign_id}/responses",
+    "POST /api/surveys/try",
     "POST /webhooks/telephony/events",
     "POST /webhooks/telephony/voice",
 ]

@@ -11,6 +11,7 @@ from app.cli.check import check
 from app.cli.demo import demo
 from app.cli.reports import export, report
 from app.cli.server import db_cli, serve
+from app.cli.trial import try_
 
 cli = typer.Typer(
     help="VoiceSurveyAgent: outbound automated phone surveys.",
@@ -25,6 +26,7 @@ cli.command()(check)
 cli.command()(report)
 cli.command()(export)
 cli.command()(demo)
+cli.command("try")(try_)
 
 
 def main() -> None:
