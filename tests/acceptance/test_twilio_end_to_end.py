@@ -78,12 +78,18 @@ def twilio_service(
     return service
 
 
-def run_campaign(service: Service, document: dict[str, Any], numbers: list[str]) -> int:
+def run_campaign(
+    service: Service,
+    document: dict[str, Any],
+    numbers: list[str],
+    languages: dict[str, str] | None = None,
+) -> int:
     with httpx.Client(base_url=service.url, timeout=30) as api:
         created = api.post("/api/campaigns", json=document)
         assert created.status_code == 201, created.text
         campaign_id = int(created.json()["id"])
-        body = csv_body(["phone_number"], *[[n] for n in numbers])
+        spoken = languages or {}
+        body = csv_body(["phone_number", "language"], *[[n, spoken.get(n, "")] for n in numbers])
         imported = api.post(
             f"/api/campaigns/{campaign_id}/contacts",
             content=body.encode(),
@@ -276,3 +282,68 @@ def test_unsigned_or_badly_signed_webhooks_are_refused_and_change_nothing(
     assert signed.status_code == 204  # validated against PUBLIC_BASE_URL + path + query
     stored = query(database_url, "SELECT provider_call_id FROM telephony_events")
     assert [r["provider_call_id"] for r in stored] == ["CA" + "f" * 32]
+
+
+BRANCHING = campaign_document(
+    call_window=ALL_DAY,
+    language=None,
+    languages=["it-IT", "en-US"],
+    max_attempts=1,
+    timezone="Europe/Rome",
+    script={
+        "intro": {"it-IT": "Buongiorno.", "en-US": "Good morning."},
+        "consent": {"it-IT": "Ha due minuti?", "en-US": "Do you have two minutes?"},
+        "refused": {"it-IT": "Grazie.", "en-US": "Thanks."},
+        "closing": {"it-IT": "Arrivederci.", "en-US": "Goodbye."},
+    },
+    questions=[
+        {"id": "owns_car", "type": "yes_no", "text": {"it-IT": "Ha un'auto?", "en-US": "A car?"}},
+        {
+            "id": "brand",
+            "type": "choice",
+            "text": {"it-IT": "Quale marca?", "en-US": "Which brand?"},
+            "choices": ["fiat", {"value": "other", "text": {"it-IT": "altra", "en-US": "other"}}],
+            "ask_if": {"owns_car": True},
+        },
+        {
+            "id": "age",
+            "type": "number",
+            "text": {"it-IT": "Quanti anni ha?", "en-US": "How old are you?"},
+            "screen_out_if": {"age": {"lt": 18}},
+        },
+    ],
+)
+
+
+def test_a_branching_bilingual_survey_through_twilio(
+    database_url: str, emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    italian, english, minor = "+390212340101", "+12025550199", "+390212340102"
+    respondents = {
+        italian: [{"speech": "sì"}, {"speech": "no"}, {"speech": "quaranta"}],
+        english: [{"speech": "yes"}, {"speech": "yes"}, {"speech": "the other one"},
+                  {"digits": "52"}],
+        minor: [{"speech": "sì"}, {"speech": "sì"}, {"speech": "fiat"}, {"speech": "sedici"}],
+    }  # fmt: skip
+    for number, answers in respondents.items():
+        asyncio.run(emulator.register(number, "answer", answers=answers))
+    service = twilio_service(database_url, emulator, tmp_path)
+    try:
+        run_campaign(service, BRANCHING, list(respondents), languages={english: "en-US"})
+    finally:
+        service.stop()
+
+    states = contact_states(database_url)
+    assert states == {italian: "completed", english: "completed", minor: "screened_out"}
+    [it] = answers_of(database_url, italian)
+    assert json.loads(it["answers"])["brand"]["skipped"] == "not_applicable"
+    [en] = answers_of(database_url, english)
+    assert json.loads(en["answers"])["brand"]["value"] == "other"
+    assert json.loads(en["answers"])["age"]["value"] == 52
+    calls = {call["to"]: call for call in asyncio.run(emulator.calls())}
+    # The English contact heard English, with an English voice and recogniser.
+    assert "Which brand?" in " ".join(calls[english]["heard"])
+    gathers = [g["attributes"] for g in calls[english]["gathers"]]
+    assert all(g["language"] == "en-US" for g in gathers)
+    assert "Quale marca?" not in " ".join(calls[italian]["heard"])  # not asked: no car
+    assert "Traceback" not in service.log()

@@ -13,7 +13,15 @@ import pytest
 from tests.support.cli import Invoke
 from tests.support.syncdb import query
 
-FINAL = {"completed", "refused", "partial", "not_reached", "failed", "do_not_call"}
+FINAL = {
+    "completed",
+    "refused",
+    "partial",
+    "not_reached",
+    "failed",
+    "do_not_call",
+    "screened_out",
+}
 
 
 def table_counts(stdout: str, names: set[str]) -> dict[str, int]:

@@ -495,3 +495,221 @@ async def check_callbacks(
 
 def _json(value: Any) -> dict[str, Any]:
     return json.loads(value) if isinstance(value, str) else dict(value)
+
+
+# --- the questionnaire v2 against simulated respondents: branching, screen-outs, quotas ----------
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+# People who all take the call, so every contact has one attempt (ids 1-24 whatever the order):
+# with this seed two of them are minors, seven more are under 35, and some answers are heard
+# with little confidence, said back, confirmed, and once denied and given again.
+TALKERS_MIX = "complete=6,hangup=1,refuse=1,repeat=1,skip=1,opt_out=1"
+TALKERS_SEED = 5
+TALKERS = [(f"+3902123450{n:02d}", f"Persona {n}") for n in range(1, 25)]
+# Two calls at a time: once the first interview under 35 completes, the quota is full, and any
+# other respondent under 35 reaches `age` after that (at most one call is in progress meanwhile).
+TALKERS_CONCURRENCY = 2
+YOUNG = "18-34"
+QUOTA_TARGETS = {YOUNG: 1, "35+": 1000}
+ALL_QUESTIONS = ("satisfaction", "age", "letdown", "recommend", "channel", "comment")
+
+
+@pytest.fixture
+def talkers_service(make_settings: Callable[..., Settings]) -> Iterator[tuple[str, FastAPI]]:
+    port = free_port()
+    settings = make_settings(
+        scheduler_enabled=True,
+        scheduler_interval_seconds=0.2,
+        public_base_url=f"http://127.0.0.1:{port}",
+        mock_simulation=True,
+        mock_simulation_mix=TALKERS_MIX,
+        mock_simulation_seed=TALKERS_SEED,
+        mock_step_delay_seconds=0.01,
+    )
+    app = closing_provider(create_app(settings))
+    with serve(app, port=port) as url:
+        yield url, app
+
+
+def example_document() -> dict[str, Any]:
+    """The Italian example, fielded now, with small quotas."""
+    from app.web.bodies import load_yaml
+
+    document: dict[str, Any] = load_yaml((EXAMPLES / "campaign-it.yaml").read_text("utf-8"))
+    for quota in document["quotas"]:
+        quota["target"] = QUOTA_TARGETS[quota["name"]]
+    document.update(
+        call_window=ALL_DAY,
+        max_attempts=2,
+        retry_after_minutes=[0],
+        max_concurrent_calls=TALKERS_CONCURRENCY,
+    )
+    return document
+
+
+async def run_example(api: httpx.AsyncClient) -> int:
+    created = await api.post("/api/campaigns", json=example_document())
+    assert created.status_code == 201, created.text
+    campaign_id = int(created.json()["id"])
+    body = csv_body(["phone_number", "name"], *TALKERS)
+    imported = await api.post(
+        f"/api/campaigns/{campaign_id}/contacts",
+        content=body.encode(),
+        headers={"content-type": "text/csv"},
+    )
+    assert imported.json()["imported"] == len(TALKERS), imported.text
+    assert (await api.post(f"/api/campaigns/{campaign_id}/start")).status_code == 200
+    async with asyncio.timeout(90):
+        while True:
+            status = (await api.get(f"/api/campaigns/{campaign_id}")).json()["status"]
+            if status == "completed":
+                return campaign_id
+            await asyncio.sleep(0.2)
+
+
+async def test_a_branching_campaign_with_screen_outs_and_quotas_completes(
+    talkers_service: tuple[str, FastAPI], sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    from app.campaigns.models import FINAL_CONTACT_STATES
+
+    url, app = talkers_service
+    async with httpx.AsyncClient(base_url=url, timeout=30, trust_env=False) as api:
+        campaign_id = await run_example(api)
+
+    contacts = await fetch(sessions, "SELECT state FROM contacts")
+    assert {c["state"] for c in contacts} <= set(FINAL_CONTACT_STATES)
+    attempts = await fetch(
+        sessions,
+        "SELECT a.id, a.outcome, a.provider_call_id, c.name, r.answers, r.completed, "
+        "r.screened_out_by FROM call_attempts a JOIN contacts c ON c.id = a.contact_id "
+        "LEFT JOIN survey_responses r ON r.call_attempt_id = a.id ORDER BY a.id",
+    )
+    assert [a["id"] for a in attempts] == list(range(1, len(TALKERS) + 1))
+    met = {a["id"]: person_for(a["id"], parse_mix(TALKERS_MIX), TALKERS_SEED)[0] for a in attempts}
+    calls = app.state.provider.simulation.calls
+    screened: list[str] = []
+    for attempt in attempts:
+        behaviour, answers = met[attempt["id"]], _json(attempt["answers"] or {})
+        heard = " ".join(calls[attempt["provider_call_id"]].heard)
+        if attempt["outcome"] == "screened_out":
+            screened.append(check_screened_out(attempt["screened_out_by"], answers))
+        elif attempt["outcome"] == "completed":
+            check_completed_v2(answers, heard, name=attempt["name"])
+        else:
+            assert attempt["outcome"] == OUTCOME[behaviour], attempt
+        if attempt["outcome"] in ("screened_out", "completed"):
+            assert behaviour in (Behaviour.COMPLETE, Behaviour.REPEAT, Behaviour.SKIP), attempt
+    assert "question:age" in screened, "with this seed a minor is screened out"
+    assert f"quota:{YOUNG}" in screened, "with this seed the full quota screens someone out"
+    records = [r for a in attempts for r in _json(a["answers"] or {}).values()]
+    assert any(r.get("confirmed") is True for r in records), "an answer said back and confirmed"
+    assert any(r.get("corrected") is True for r in records), "an answer denied and given again"
+    await check_quotas(sessions, campaign_id, attempts)
+
+
+def check_screened_out(why: str | None, answers: dict[str, Any]) -> str:
+    """Screened out at `age`, the question that decides both the screening and the quotas."""
+    assert why is not None
+    assert set(answers) == {"satisfaction", "age"}, answers
+    age = answers["age"]["value"]
+    if why == "question:age":
+        assert age < 18
+    else:
+        assert why == f"quota:{YOUNG}" and 18 <= age < 35, (why, answers)
+    return why
+
+
+def check_completed_v2(answers: dict[str, Any], heard: str, *, name: str) -> None:
+    assert set(answers) == set(ALL_QUESTIONS)
+    satisfaction = answers["satisfaction"]["value"]
+    if satisfaction is not None and satisfaction <= 6:
+        assert answers["letdown"]["value"] in ("prezzi", "assistenza", "consegne")
+        assert f"Ci ha dato {satisfaction} su 10." in heard  # the answer piped into the question
+    else:  # satisfied, or the satisfaction question skipped: no value, so ask_if does not hold
+        assert answers["letdown"] == {
+            "value": None, "raw": "", "confidence": None, "skipped": "not_applicable"
+        }  # fmt: skip
+        assert "Ci ha dato" not in heard
+    assert answers["age"]["value"] >= 18
+    assert f"Grazie {name} per il suo tempo." in heard  # the contact's name piped
+
+
+async def check_quotas(
+    sessions: async_sessionmaker[AsyncSession], campaign_id: int, attempts: list[dict[str, Any]]
+) -> None:
+    rows = await fetch(
+        sessions,
+        f"SELECT name, target, completes FROM campaign_quotas WHERE campaign_id = {campaign_id}",
+    )
+    quotas = {q["name"]: q for q in rows}
+    ages = [_json(a["answers"])["age"]["value"] for a in attempts if a["completed"]]
+    # Every completed interview counted once, in the quota its age falls in.
+    assert quotas[YOUNG]["completes"] == sum(1 for age in ages if age < 35)
+    assert quotas["35+"]["completes"] == sum(1 for age in ages if age >= 35)
+    # Full, and past its target by at most the other interviews in progress when it filled.
+    target = quotas[YOUNG]["target"]
+    assert target <= quotas[YOUNG]["completes"] <= target + TALKERS_CONCURRENCY - 1
+
+
+# --- what a simulated person does with the questionnaire v2 -------------------------------------
+
+
+def test_an_age_question_gets_an_adult_age_or_a_minors() -> None:
+    from callsim.people.respondent import MINOR_AGE
+
+    rng = random.Random(4)
+    ages = [gather("Quanti anni ha?", num_digits=3), gather("How old are you?", language="en-US")]
+
+    adults = {answer_to(heard, WORDS[Language.IT], rng).speech for heard in ages * 20}
+    minors = {answer_to(heard, WORDS[Language.IT], rng, minor=True).speech for heard in ages}
+
+    assert adults <= {str(n) for n in range(18, 81)} and len(adults) > 5
+    assert minors == {str(MINOR_AGE)}
+    ranged = gather("Quanti anni ha? Risponda con un numero da 21 a 30.")
+    assert answer_to(ranged, WORDS[Language.IT], rng, minor=True).speech == "21"
+
+
+def test_one_person_in_ten_is_a_minor_and_stays_one() -> None:
+    from callsim.people.respondent import MINOR_AGE
+
+    def ages(seed: int) -> list[str | None]:
+        person = SimulatedRespondent(Behaviour.COMPLETE, random.Random(seed))
+        person(CONSENT)
+        return [person(gather("Quanti anni ha?")).speech for _ in range(2)]
+
+    said = [ages(seed) for seed in range(200)]
+
+    minors = [a for a in said if a[0] == str(MINOR_AGE)]
+    assert 5 <= len(minors) <= 40
+    assert all(a == [str(MINOR_AGE)] * 2 for a in minors)
+    assert said == [ages(seed) for seed in range(200)]  # the same seed, the same person
+
+
+def test_an_answer_said_back_is_confirmed_or_once_denied_and_given_again() -> None:
+    readback = gather("Ho capito 7, giusto?", hints="sì, no", num_digits=1)
+    replies: list[list[str | None]] = []
+    for seed in range(40):
+        person = SimulatedRespondent(Behaviour.COMPLETE, random.Random(seed))
+        first = [person(CONSENT), person(SCALE)]
+        then = [person(readback), person(SCALE), person(readback), person(YES_NO)]
+        replies.append([a.speech for a in (*first, *then)])
+
+    confirmed = [r for r in replies if r[2] == "sì, certo"]
+    denied = [r for r in replies if r[2] == "no"]
+    assert confirmed and denied and len(confirmed) + len(denied) == len(replies)
+    # After a "no" the question comes back: the same answer again; and no second "no".
+    assert all(r[3] == r[1] and r[4] == "sì, certo" for r in denied)
+
+
+def test_now_and_then_an_answer_is_heard_with_little_confidence() -> None:
+    from callsim.people.respondent import UNSURE_CONFIDENCE
+
+    person = SimulatedRespondent(Behaviour.COMPLETE, random.Random(8))
+    consent = person(CONSENT)
+
+    confidences = [person(SCALE).confidence for _ in range(200)]
+
+    low = [c for c in confidences if c < 0.9]
+    assert 5 <= len(low) <= 40
+    assert all(UNSURE_CONFIDENCE[0] <= c <= UNSURE_CONFIDENCE[1] for c in low)
+    assert consent == Answer(speech="sì, certo")  # only answers to questions: consent is clear

@@ -206,3 +206,35 @@ async def test_a_campaign_whose_quotas_are_all_full_stops_dialling(
     assert report.dispatched == 0
     status = (await client.get(f"/api/campaigns/{campaign_id}")).json()["status"]
     assert status == "completed"  # nothing left worth calling, no call in flight
+
+
+async def test_stats_show_confirmed_corrected_and_not_applicable_answers(
+    client: httpx.AsyncClient, sessions: Sessions
+) -> None:
+    campaign_id = await create(client, {**BILINGUAL, "confirm_below": 0.6, "quotas": None})
+    rows = [["+393331110001", "Anna", ""], ["+393331110002", "Bruno", ""]]
+    anna, bruno = await call_each(client, sessions, campaign_id, rows)
+
+    await anna.answer_call()
+    for reply in ("sì", "no"):
+        await anna.say(reply)
+    asked_back = await anna.say("quaranta", confidence=0.3)
+    assert asked_back.says == ["Ho capito 40, giusto?"]
+    await anna.say("sì")
+    await hang_up(client, anna)
+
+    await bruno.answer_call()
+    for reply in ("sì", "no"):
+        await bruno.say(reply)
+    await bruno.say("quattordici", confidence=0.3)
+    await bruno.say("no")
+    await bruno.say("quarantuno")
+    await hang_up(client, bruno)
+
+    stats = (await client.get(f"/api/campaigns/{campaign_id}/stats")).json()["questions"]
+    age = stats["age"]
+    assert (age["answered"], age["confirmed"], age["corrected"]) == (2, 1, 1)
+    assert (age["confirmed_share"], age["corrected_share"]) == (0.5, 0.5)
+    brand = stats["brand"]
+    assert brand["skipped_by_reason"] == {"not_applicable": 2}
+    assert (brand["asked"], brand["skipped"], brand["skip_rate"]) == (0, 0, None)

@@ -46,6 +46,8 @@ FIXED_COLUMNS = [
     "call_ended_at",
     "completed",
     "disposition",
+    "language",
+    "screened_out_by",
 ]
 
 

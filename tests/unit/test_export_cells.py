@@ -79,6 +79,8 @@ def record(**answers: Any) -> dict[str, Any]:
         "ended_at": moment,
         "outcome": "completed",
         "completed": True,
+        "language": "it-IT",
+        "screened_out_by": None,
         "answers": {
             key: {"value": value, "raw": str(value), "confidence": 0.9, "skipped": None}
             for key, value in answers.items()

@@ -2,8 +2,9 @@
 
 The service runs in this process on a loopback port with its scheduler, the mock provider and
 simulated respondents; they drive the same voice and status webhooks Twilio would, over HTTP.
-The campaign is the example in `examples/`, with the call window opened around the clock, two
-attempts per contact and the retry delays cut to zero, so that it finishes in about a minute.
+The campaign is an example in `examples/` (Italian, English, or both languages with each
+contact's own), with the call window opened around the clock, two attempts per contact and the
+retry delays cut to zero, so that it finishes in about a minute.
 """
 
 from __future__ import annotations
@@ -29,18 +30,29 @@ from app.web.bodies import load_yaml
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 DEMO_DATA = Path(".data/demo-postgres")
-FINAL_STATES = ("completed", "refused", "partial", "not_reached", "failed", "do_not_call")
+FINAL_STATES = (
+    "completed",
+    "refused",
+    "partial",
+    "not_reached",
+    "failed",
+    "do_not_call",
+    "screened_out",
+)
+EXAMPLE_LANGUAGES = ("it", "en", "bilingual")
 ALL_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
 def demo(
     contacts: Annotated[int, typer.Option(min=1, help="How many example contacts to call.")] = 50,
-    language: Annotated[str, typer.Option(help="it (Italian) or en (English) example.")] = "it",
+    language: Annotated[
+        str, typer.Option(help="it (Italian), en (English) or bilingual (both) example.")
+    ] = "it",
     concurrency: Annotated[int, typer.Option(min=1, help="Calls at the same time.")] = 10,
 ) -> None:
     """Run a simulated campaign end to end and show its results."""
-    if language not in ("it", "en"):
-        fail("--language must be it or en")
+    if language not in EXAMPLE_LANGUAGES:
+        fail("--language must be it, en or bilingual")
     document, csv_rows = _example(language, contacts)
     document.update(
         call_window={"start": "00:00", "end": "23:59:59", "days": ALL_DAYS},

@@ -4,7 +4,8 @@ Flow: NEW --answered--> intro + consent (CONSENT) --yes--> the questions in orde
 each asked only when its `ask_if` holds --> closing (DONE). Every prompt accepts speech or keys;
 "repeat"/`*` replays it, "skip"/`#` skips a question, silence or an unusable answer earns one
 re-prompt with a hint and then a skip, and "don't call me again" ends the call from anywhere with
-an opt-out. An answer heard with too little confidence is said back (CONFIRM) before it counts.
+an opt-out. An answer heard with too little confidence, or words that allow several answers, is
+said back (CONFIRM) before it counts.
 A screening question, or a quota that is full, ends the interview politely (screened out).
 
 The call speaks one of the survey's languages, chosen at the start from the contact's.
@@ -190,7 +191,10 @@ class _Call:
         return self.miss(state, item, reply)
 
     def unsure(self, item: Item, reply: Reply) -> bool:
-        """Whether to say the answer back: speech heard with less confidence than asked for."""
+        """Whether to say the answer back: words that allow several answers ("sette o otto"),
+        or speech heard with less confidence than the question or the survey asks for."""
+        if reply.ambiguous and not _keyed(reply):
+            return True
         threshold = item.confirm_below
         if threshold is None:
             threshold = self.survey.confirm_below
@@ -317,6 +321,10 @@ class _Call:
                 answers=(*state.answers, (item.id, AnswerRecord(None, skipped=reason))),
             )
             skipped.append(MarkSkipped(item.id, reason))
+            # A quota may be decided by a question its respondent is never asked.
+            screened_by = self.screening(state, item)
+            if screened_by is not None:
+                return self.screen_out(state, (*done, *skipped), screened_by)
         return self.complete(state, (*done, *skipped))
 
     def screening(self, state: DialogueState, item: Item) -> str | None:

@@ -318,7 +318,7 @@ def _choice(raw: object, where: str, languages: tuple[Language, ...]) -> Choice:
     if not isinstance(raw, Mapping):
         raise InvalidSurvey(f"{where}: a choice is a text, or {{value, text}}")
     value = _text(raw, "value", where)
-    label = raw.get("text", value)
+    label = raw.get("text") or value  # no text: said as its value
     return Choice(value, parse_text(label, f"{where}.text", languages))
 
 

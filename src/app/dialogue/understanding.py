@@ -13,7 +13,7 @@ from enum import StrEnum
 from app.dialogue.actions import AnswerValue
 from app.dialogue.choices import match_choice
 from app.dialogue.lexicon import LEXICONS, Lexicon
-from app.dialogue.numbers import Number, parse_number
+from app.dialogue.numbers import Number, find_numbers, parse_number
 from app.dialogue.survey import Language, Question, QuestionType
 from app.dialogue.text import Phrase, contains_any, tokens
 
@@ -37,6 +37,7 @@ class Reply:
     value: AnswerValue | None = None
     raw: str = ""
     confidence: float | None = None
+    ambiguous: bool = False  # the words allow more than one answer: worth saying back
 
 
 def detect_intent(text: str, language: Language, *, strict: bool = False) -> Intent | None:
@@ -131,7 +132,21 @@ def read_speech(
     value = read_answer(raw, question, language)
     if value is None:
         return Reply(Intent.INVALID, raw=raw, confidence=confidence)
-    return Reply(Intent.ANSWER, value=value, raw=raw, confidence=confidence)
+    ambiguous = question is not None and ambiguous_number(raw, question, language)
+    return Reply(Intent.ANSWER, value=value, raw=raw, confidence=confidence, ambiguous=ambiguous)
+
+
+def ambiguous_number(text: str, question: Question, language: Language) -> bool:
+    """Whether `text` names several possible answers to a number or scale question.
+
+    "sette o otto" is ambiguous; "otto su dieci" and "da uno a dieci, otto" are not: the
+    question's own bounds, said along with an answer, are not answers themselves.
+    """
+    if question.type not in (QuestionType.SCALE, QuestionType.NUMBER):
+        return False
+    found = {n for n in find_numbers(text, language) if in_bounds(n, question) is not None}
+    answers = found - {question.min, question.max}
+    return len(answers) > 1
 
 
 def _meaningful(raw: str, language: Language) -> bool:

@@ -34,7 +34,8 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\0")
 
 _ROWS = text("""
 SELECT r.id AS response_id, r.contact_id, c.external_id, c.phone_number, a.attempt_number,
-       a.started_at, a.answered_at, a.ended_at, a.outcome, r.completed, r.answers
+       a.started_at, a.answered_at, a.ended_at, a.outcome, r.completed, r.answers,
+       r.language, r.screened_out_by
 FROM survey_responses AS r
 JOIN call_attempts AS a ON a.id = r.call_attempt_id
 JOIN contacts AS c ON c.id = r.contact_id
@@ -97,6 +98,8 @@ class ResponseLayout:
             "call_ended_at": _iso(record["ended_at"]),
             "completed": record["completed"],
             "disposition": None if disposition is None else disposition.code,
+            "language": record["language"],
+            "screened_out_by": record["screened_out_by"],
         }
         for q in self.questions:
             row[q.value], row[q.skipped] = _answer(answers.get(q.question.id))
@@ -218,6 +221,8 @@ def _fixed_columns(*, include_phone: bool) -> tuple[str, ...]:
         "call_ended_at",
         "completed",
         "disposition",
+        "language",  # the language the interview was held in
+        "screened_out_by",  # question:ID or quota:NAME, when the respondent was screened out
     )
 
 

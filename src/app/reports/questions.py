@@ -10,7 +10,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from app.campaigns.schemas import MAX_SCALE_POINTS
+from app.dialogue.actions import SkipReason
 from app.dialogue.survey import Question, QuestionType
+
+NOT_APPLICABLE = SkipReason.NOT_APPLICABLE.value
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,8 @@ class AnswerGroup:
     skipped: str | None
     value: Any
     count: int
+    confirmed: bool = False  # said back to the respondent, who said it was right
+    corrected: bool = False  # a first answer was said to be wrong and replaced
 
 
 class QuestionStats(BaseModel):
@@ -34,6 +39,12 @@ class QuestionStats(BaseModel):
     skipped: int
     skip_rate: float | None
     skipped_by_reason: dict[str, int]
+    # Answers said back because the recogniser was unsure (confirm_below): confirmed ones, and
+    # those the respondent corrected; each also as a share of the answered.
+    confirmed: int = 0
+    corrected: int = 0
+    confirmed_share: float | None = None
+    corrected_share: float | None = None
     # Scale and number questions.
     mean: float | None = None
     min: int | float | None = None
@@ -49,6 +60,8 @@ class _Tally:
     skipped: Counter[str] = field(default_factory=Counter)
     values: Counter[Any] = field(default_factory=Counter)
     answered: int = 0
+    confirmed: int = 0
+    corrected: int = 0
 
 
 def question_stats(
@@ -64,13 +77,17 @@ def question_stats(
             tally.skipped[group.skipped] += group.count
         else:
             tally.answered += group.count
+            tally.confirmed += group.count if group.confirmed else 0
+            tally.corrected += group.count if group.corrected else 0
             if group.value is not None:
                 tally.values[group.value] += group.count
     return {q.id: _stats(q, tallies[q.id]) for q in questions}
 
 
 def _stats(question: Question, tally: _Tally) -> QuestionStats:
-    skipped = sum(tally.skipped.values())
+    # A question not applicable to a respondent (its ask_if failed) was never asked: it shows in
+    # skipped_by_reason, but not in the asked, the skipped or the skip rate.
+    skipped = sum(n for reason, n in tally.skipped.items() if reason != NOT_APPLICABLE)
     asked = tally.answered + skipped
     details: dict[str, Any] = {}
     if question.type in (QuestionType.SCALE, QuestionType.NUMBER):
@@ -89,6 +106,10 @@ def _stats(question: Question, tally: _Tally) -> QuestionStats:
         skipped=skipped,
         skip_rate=_share(skipped, asked),
         skipped_by_reason=dict(sorted(tally.skipped.items())),
+        confirmed=tally.confirmed,
+        corrected=tally.corrected,
+        confirmed_share=_share(tally.confirmed, tally.answered),
+        corrected_share=_share(tally.corrected, tally.answered),
         **details,
     )
 

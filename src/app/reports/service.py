@@ -59,11 +59,13 @@ SELECT e.key AS question_id,
        e.value ->> 'skipped' AS skipped,
        CASE WHEN e.value ->> 'skipped' IS NULL AND e.key <> ALL(CAST(:free_text AS text[]))
             THEN e.value -> 'value' END AS value,
+       coalesce((e.value ->> 'confirmed')::boolean, false) AS confirmed,
+       coalesce((e.value ->> 'corrected')::boolean, false) AS corrected,
        count(*) AS answers
 FROM survey_responses AS r
 CROSS JOIN LATERAL jsonb_each(r.answers) AS e
 WHERE r.campaign_id = :campaign_id
-GROUP BY 1, 2, 3
+GROUP BY 1, 2, 3, 4, 5
 """)
 
 _RESPONSE_COUNTS = text("""
@@ -142,7 +144,10 @@ async def _answer_groups(
     rows = await session.execute(
         _ANSWER_GROUPS, {"campaign_id": campaign_id, "free_text": free_text}
     )
-    return [AnswerGroup(r.question_id, r.skipped, r.value, r.answers) for r in rows]
+    return [
+        AnswerGroup(r.question_id, r.skipped, r.value, r.answers, r.confirmed, r.corrected)
+        for r in rows
+    ]
 
 
 @contextlib.asynccontextmanager

@@ -1,4 +1,9 @@
-"""The respondent mix: which behaviours exist, how often each occurs, and a seeded pick."""
+"""The respondent mix: which behaviours exist, how often each occurs, and a seeded pick.
+
+Whatever their behaviour, the people who take part are sometimes under age, sometimes heard
+with little confidence, and now and then deny an answer said back to them (respondent.py): so a
+`complete` person may still be screened out by a question on age.
+"""
 
 from __future__ import annotations
 

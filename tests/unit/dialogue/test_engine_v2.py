@@ -343,3 +343,50 @@ def test_a_state_written_before_these_features_still_reads() -> None:
 
     assert (state.language, state.pending, state.screened_by) == ("", None, None)
     assert dict(state.answers)["q"].value == 7
+
+
+@pytest.mark.parametrize(
+    ("said_age", "asked_back"),
+    [
+        ("sette o otto", True),
+        ("direi trenta, forse trentuno", True),
+        ("quaranta", False),
+        ("quaranta anni, sono nata nel millenovecento", False),  # one answer in bounds
+    ],
+)
+def test_words_that_allow_several_numbers_are_said_back(said_age: str, asked_back: bool) -> None:
+    questions = [{**QUESTIONS[2], "max": 120}]
+
+    state, _ = play([ANSWER, speech("sì"), speech(said_age)], questions=questions, quotas=[])
+
+    assert (state.phase is Phase.CONFIRM) is asked_back
+
+
+def test_a_scale_answer_with_its_bounds_said_is_not_ambiguous() -> None:
+    scale = {"id": "nps", "type": "scale", "text": "Da 1 a 10?", "min": 1, "max": 10}
+
+    state, actions = play(
+        [ANSWER, speech("sì"), speech("otto su dieci")], questions=[scale], quotas=[]
+    )
+
+    assert state.phase is not Phase.CONFIRM and recorded(actions)["nps"] == 8
+
+
+def test_a_quota_decided_by_a_question_not_asked_still_screens_out() -> None:
+    quotas = [{"name": "no_brand", "when": {"brand": {"answered": False}}, "target": 1}]
+    full = CallContext(full_quotas=frozenset({"no_brand"}))
+
+    state, _ = play([ANSWER, speech("sì"), speech("no")], full, quotas=quotas)
+
+    assert (state.outcome, state.screened_by) == (SurveyOutcome.SCREENED_OUT, "quota:no_brand")
+
+
+def test_a_choice_without_text_is_said_as_its_value() -> None:
+    questions = [
+        {"id": "c", "type": "choice", "text": "?", "choices": [{"value": "fiat"}, "altra"]}
+    ]
+
+    assert survey(questions=questions, quotas=[]).items[0].spoken("it-IT").choices == (
+        "fiat",
+        "altra",
+    )
