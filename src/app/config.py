@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     # Twilio's default account limit is one call per second; 0 means no cap (the mock's default).
     dispatch_calls_per_second: float | None = Field(default=None, ge=0)
 
+    # Personal data of contacts of campaigns finished this many days ago is erased by the
+    # leader; unset, it is kept.
+    retention_days: int | None = Field(default=None, ge=1, le=36_500)
+
     # Admin API (and the OpenAPI docs); metrics accept it too, or a token of their own.
     admin_api_token: SecretStr | None = None
     metrics_token: SecretStr | None = None
@@ -74,6 +78,12 @@ class Settings(BaseSettings):
         if value is None or not value.strip():
             return None
         return to_asyncpg_url(value.strip())
+
+    @field_validator("retention_days", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # RETENTION_DAYS= (empty) reads as unset: keep, rather than refuse to start.
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("admin_api_token", "metrics_token")
     @classmethod

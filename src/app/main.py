@@ -22,6 +22,8 @@ from app.reports.router import router as reports_router
 from app.scheduler.leader import LeaderElection
 from app.scheduler.runner import SchedulerLoop
 from app.scheduler.tick import TickContext
+from app.suppression.router import IMPORT_MAX_BYTES as DNC_IMPORT_MAX_BYTES
+from app.suppression.router import router as suppression_router
 from app.surveys.router import TRY_MAX_BYTES
 from app.surveys.router import router as surveys_router
 from app.telephony.base import TelephonyProvider
@@ -63,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             route_limit("POST", "/api/campaigns", DOCUMENT_MAX_BYTES),
             route_limit("POST", "/api/campaigns/{campaign_id}/contacts", IMPORT_MAX_BYTES),
             route_limit("POST", "/api/surveys/try", TRY_MAX_BYTES),
+            route_limit("POST", "/api/do-not-call", DNC_IMPORT_MAX_BYTES),
         ],
     )
     app.include_router(health_router)
@@ -70,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(campaigns_router)
     app.include_router(reports_router)
     app.include_router(surveys_router)
+    app.include_router(suppression_router)
     app.include_router(telephony_router)
     return app
 

@@ -46,7 +46,8 @@ CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 # Twilio gives up on a webhook after 15 s; the buckets resolve the range that matters below it.
 WEBHOOK_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0)
 TICK_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
-WEBHOOK_ENDPOINTS = ("events", "voice")
+WEBHOOK_ENDPOINTS = ("events", "voice", "inbound")
+INBOUND_KINDS = ("survey", "message", "listed")
 
 
 def _prepare_multiprocess_dir() -> None:
@@ -94,12 +95,20 @@ RECOVERY_UNCONFIRMED = Counter(
     "voicesurvey_recovery_unconfirmed",
     "Times recovery could not get the provider's word on a silent call (it stays open).",
 )
+INBOUND_CALLS = Counter(
+    "voicesurvey_inbound_calls",
+    "Calls to the campaign number by what the caller got: the survey, the message (who calls "
+    "and why), or listed (pressed 9 after the message).",
+    ["kind"],
+)
 
 # Every label value shows from the start, at 0, so that rate() sees the first increment.
 for _outcome in Outcome:
     CALL_OUTCOMES.labels(outcome=_outcome.value)
 for _endpoint in WEBHOOK_ENDPOINTS:
     WEBHOOK_DURATION.labels(endpoint=_endpoint)
+for _kind in INBOUND_KINDS:
+    INBOUND_CALLS.labels(kind=_kind)
 
 
 def render() -> bytes:
@@ -158,6 +167,11 @@ def timed_webhook(
         return timed
 
     return decorate
+
+
+def count_inbound(kind: str) -> None:
+    """Count one call to the campaign number (after its request committed)."""
+    INBOUND_CALLS.labels(kind=kind).inc()
 
 
 _OPEN_ATTEMPTS = text("SELECT count(*) FROM call_attempts WHERE ended_at IS NULL")

@@ -68,9 +68,15 @@ OPERATIONS = [
     "POST /api/campaigns/{campaign_id}/cancel",
     "GET /api/campaigns/{campaign_id}/stats",
     "GET /api/campaigns/{campaign_id}/responses",
+    "GET /api/campaigns/{campaign_id}/audit",
     "POST /api/surveys/try",
+    "POST /api/do-not-call",
+    "GET /api/do-not-call",
+    "DELETE /api/do-not-call/{number}",
+    "DELETE /api/contacts/by-phone/{number}",
     "POST /webhooks/telephony/events",
     "POST /webhooks/telephony/voice",
+    "POST /webhooks/telephony/inbound",
 ]
 
 

@@ -115,7 +115,8 @@ def contact_states(database_url: str) -> dict[str, str]:
 def answers_of(database_url: str, number: str) -> list[dict[str, Any]]:
     rows = query(
         database_url,
-        "SELECT r.answers, r.completed, r.call_attempt_id FROM survey_responses r "
+        "SELECT r.id, r.answers, r.completed, r.call_attempt_id, r.superseded, r.resumed_from_id"
+        " FROM survey_responses r "
         "JOIN contacts c ON c.id = r.contact_id WHERE c.phone_number = $1",
         number,
     )
@@ -150,8 +151,13 @@ def test_italian_campaign_every_respondent_kind(
     assert answers["recommend"]["skipped"] == "skipped_by_respondent"
     assert answers["channel"]["value"] == "email"
     assert answers["comment"]["value"] == "più personale nei negozi"
-    [partial] = answers_of(database_url, HANGS_UP)
-    assert json.loads(partial["answers"])["satisfaction"]["value"] == 7
+    # The hang-up was called back to finish (resume_partials), hung up again, and is a partial
+    # now that its attempts ran out: one live response carrying the first call's answer.
+    first, resumed = sorted(answers_of(database_url, HANGS_UP), key=lambda r: r["id"])
+    assert (first["superseded"], resumed["superseded"]) == (True, False)
+    assert resumed["resumed_from_id"] == first["id"]
+    carried = json.loads(resumed["answers"])["satisfaction"]
+    assert (carried["value"], carried["attempt_id"]) == (7, first["call_attempt_id"])
     assert answers_of(database_url, REFUSES) == []
     # G5.2: the provider's call id is stored and the times are consistent.
     attempt = query(
@@ -168,6 +174,7 @@ def test_italian_campaign_every_respondent_kind(
     )
     by_number = {r["phone_number"]: list(r["outcomes"]) for r in outcomes}
     assert by_number[VOICEMAIL] == ["machine", "machine"]  # voicemail is retried
+    assert by_number[HANGS_UP] == ["partial", "partial"]
     assert by_number[NO_ANSWER] == ["no_answer", "no_answer"]
     assert by_number[BUSY] == ["busy", "busy"]
     assert duplicates(database_url) == [] and count_mismatches(database_url) == []
@@ -346,4 +353,114 @@ def test_a_branching_bilingual_survey_through_twilio(
     gathers = [g["attributes"] for g in calls[english]["gathers"]]
     assert all(g["language"] == "en-US" for g in gathers)
     assert "Quale marca?" not in " ".join(calls[italian]["heard"])  # not asked: no car
+    assert "Traceback" not in service.log()
+
+
+def test_an_appointment_through_twilio_is_kept_before_anyone_else(
+    database_url: str, emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    later, other = "+390212340201", "+390212340202"
+    asyncio.run(
+        emulator.register(later, "answer", answers=[{"speech": "adesso no, mi richiami domani"}])
+    )
+    asyncio.run(emulator.register(other, "busy"))
+    service = twilio_service(database_url, emulator, tmp_path)
+    try:
+        document = campaign_document(
+            call_window=ALL_DAY, max_attempts=1, retry_after_minutes=[0], max_concurrent_calls=1
+        )
+        with httpx.Client(base_url=service.url, timeout=30) as api:
+            campaign_id = start_campaign(api, document, [later, other])
+
+            def booked() -> bool:
+                rows = query(database_url, "SELECT state, dial_rank FROM contacts")
+                return any(r["dial_rank"] == 0 for r in rows) and all(
+                    r["state"] != "in_progress" for r in rows
+                )
+
+            wait_until(booked, 60, "the appointment to be booked")
+            # A day passes: the appointment is due (so is nobody else: max_attempts is 1 and
+            # the other contact was called already, or is due later than the appointment).
+            asyncio.run(emulator.register(later, "answer", answers=[{"speech": "sì"}, *COMPLETES]))
+            query(
+                database_url,
+                "UPDATE contacts SET next_attempt_at = now() - interval '1 second'"
+                " WHERE dial_rank = 0",
+            )
+
+            def finished() -> bool:
+                return api.get(f"/api/campaigns/{campaign_id}").json()["status"] == "completed"
+
+            wait_until(finished, 90, "the campaign to complete")
+    finally:
+        service.stop()
+
+    outcomes = query(
+        database_url,
+        "SELECT c.phone_number, array_agg(a.outcome ORDER BY a.attempt_number) AS outcomes "
+        "FROM call_attempts a JOIN contacts c ON c.id = a.contact_id GROUP BY 1",
+    )
+    by_number = {r["phone_number"]: list(r["outcomes"]) for r in outcomes}
+    # One attempt allowed, but the appointment earned the second, which completed.
+    assert by_number[later] == ["callback_requested", "completed"]
+    assert contact_states(database_url)[later] == "completed"
+    [booked_at] = query(
+        database_url, "SELECT callback_at FROM call_attempts WHERE callback_at IS NOT NULL"
+    )
+    assert booked_at["callback_at"] is not None
+    calls = [c for c in asyncio.run(emulator.calls()) if c["to"] == later]
+    assert "richiameremo" in " ".join(calls[0]["heard"])
+    assert duplicates(database_url) == [] and count_mismatches(database_url) == []
+    assert "Traceback" not in service.log()
+
+
+COMPLETES = [
+    {"speech": "otto"},
+    {"speech": "sì"},
+    {"speech": "email"},
+    {"speech": "niente"},
+]
+
+
+def start_campaign(api: httpx.Client, document: dict[str, Any], numbers: list[str]) -> int:
+    created = api.post("/api/campaigns", json=document)
+    assert created.status_code == 201, created.text
+    campaign_id = int(created.json()["id"])
+    body = csv_body(["phone_number"], *[[n] for n in numbers])
+    imported = api.post(
+        f"/api/campaigns/{campaign_id}/contacts",
+        content=body.encode(),
+        headers={"content-type": "text/csv"},
+    )
+    assert imported.json()["imported"] == len(numbers), imported.text
+    assert api.post(f"/api/campaigns/{campaign_id}/start").status_code == 200
+    return campaign_id
+
+
+def test_a_voicemail_message_is_left_once_per_contact(
+    database_url: str, emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    machine = "+390212340301"
+    asyncio.run(emulator.register(machine, "machine"))
+    service = twilio_service(
+        database_url, emulator, tmp_path, TWILIO_MACHINE_DETECTION="DetectMessageEnd"
+    )
+    message = "Buongiorno, la chiamava ACME per un breve sondaggio. La richiameremo."
+    try:
+        document = campaign_document(call_window=ALL_DAY, max_attempts=2, retry_after_minutes=[0])
+        document["script"]["voicemail"] = message
+        run_campaign(service, document, [machine])
+    finally:
+        service.stop()
+
+    calls = [c for c in asyncio.run(emulator.calls()) if c["to"] == machine]
+    heard = [" ".join(c["heard"]) for c in calls]
+    assert len(heard) == 2
+    assert sum(message in h for h in heard) == 1  # once per contact, not once per call
+    [contact] = query(database_url, "SELECT state, voicemail_left_at FROM contacts")
+    assert contact["state"] == "not_reached" and contact["voicemail_left_at"] is not None
+    events = query(database_url, "SELECT kind FROM contact_events")
+    assert [e["kind"] for e in events] == ["voicemail"]
+    outcomes = query(database_url, "SELECT outcome FROM call_attempts ORDER BY attempt_number")
+    assert [o["outcome"] for o in outcomes] == ["machine", "machine"]
     assert "Traceback" not in service.log()

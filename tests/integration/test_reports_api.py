@@ -48,6 +48,9 @@ FIXED_COLUMNS = [
     "disposition",
     "language",
     "screened_out_by",
+    "callback_at",
+    "resumed_from_response_id",
+    "answer_attempt_ids",
 ]
 
 

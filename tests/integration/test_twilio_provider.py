@@ -492,7 +492,12 @@ HEARD_SI = VoiceTurn(7, 2, speech="sì")
     ("url", "params", "expected"),
     [
         (VOICE_URL, {"CallStatus": "in-progress"}, VoiceTurn(7, None)),
-        (VOICE_URL, {"AnsweredBy": "machine_end_beep"}, VoiceTurn(7, None, Answerer.MACHINE)),
+        (
+            VOICE_URL,
+            {"AnsweredBy": "machine_end_beep"},
+            VoiceTurn(7, None, Answerer.MACHINE, greeting_ended=True),
+        ),
+        (VOICE_URL, {"AnsweredBy": "machine_start"}, VoiceTurn(7, None, Answerer.MACHINE)),
         (VOICE_URL, {"AnsweredBy": "fax"}, VoiceTurn(7, None, Answerer.FAX)),
         (
             VOICE_URL + "&turn=2",

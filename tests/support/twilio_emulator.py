@@ -95,6 +95,15 @@ class RunningEmulator:
     async def reset(self) -> None:
         await self._request("POST", "/_emulator/reset")
 
+    async def inbound(
+        self, from_: str, to: str, answers: list[dict[str, Any]] | None = None, wait: float = 30
+    ) -> dict[str, Any]:
+        """Call the number `to` from `from_`, answering each Gather in turn; the call's record
+        once it is over (the number's URLs are the options inbound_url, inbound_status_url)."""
+        body = {"from": from_, "to": to, "answers": answers or []}
+        started: dict[str, Any] = await self._request("POST", "/_emulator/inbound", json=body)
+        return await self.call(started["sid"], wait=wait)
+
     async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         async with httpx.AsyncClient(base_url=self.base_url, trust_env=False) as client:
             response = await client.request(method, path, timeout=30, **kwargs)

@@ -13,6 +13,7 @@ from app.reports.dispositions import (
     COMPLETE,
     DISPOSITIONS,
     FAX,
+    NEVER_AVAILABLE,
     NO_ANSWER,
     NON_WORKING,
     NOT_ATTEMPTED,
@@ -21,6 +22,7 @@ from app.reports.dispositions import (
     PARTIAL,
     PRECEDENCE,
     REFUSAL,
+    SCREENED_OUT,
     TECHNICAL_PROBLEM,
     Category,
     Disposition,
@@ -141,6 +143,26 @@ def test_codes_sit_in_their_aapor_group() -> None:
         assert disposition.category.value in groups[disposition.code[0]]
 
 
+def test_a_resumed_interview_that_screens_out_is_screened_out() -> None:
+    first_call = attempt_disposition("partial", answered=1, questions=4)
+
+    assert first_call is BREAK_OFF
+    assert contact_disposition("screened_out", [first_call, SCREENED_OUT]) is SCREENED_OUT
+
+
+def test_an_appointment_is_never_available_or_an_interrupted_interview() -> None:
+    assert attempt_disposition("callback_requested", answered=None, questions=4) is (
+        NEVER_AVAILABLE
+    )
+    assert attempt_disposition("callback_requested", answered=3, questions=4) is PARTIAL
+    assert contact_disposition("pending", [NEVER_AVAILABLE, NO_ANSWER]) is NEVER_AVAILABLE
+
+
 def test_contact_states_are_all_handled() -> None:
     for state in ContactState:
-        assert contact_disposition(state.value, []) in (NOT_ATTEMPTED, OUT_OF_SAMPLE)
+        expected = (
+            (SCREENED_OUT,)
+            if state is ContactState.SCREENED_OUT
+            else (NOT_ATTEMPTED, OUT_OF_SAMPLE)
+        )
+        assert contact_disposition(state.value, []) in expected

@@ -81,6 +81,8 @@ def record(**answers: Any) -> dict[str, Any]:
         "completed": True,
         "language": "it-IT",
         "screened_out_by": None,
+        "callback_at": None,
+        "resumed_from_id": None,
         "answers": {
             key: {"value": value, "raw": str(value), "confidence": 0.9, "skipped": None}
             for key, value in answers.items()

@@ -144,10 +144,16 @@ RETRY_THEN_NOT_REACHED = [
     Outcome.STALE,
 ]
 RETRY_THEN_FAILED = [Outcome.FAILED, Outcome.PROVIDER_ERROR]
+APPOINTMENT = [Outcome.CALLBACK_REQUESTED]
 
 
 def test_every_outcome_has_a_next_step_in_these_tables() -> None:
-    covered = {o for o, _ in FINAL} | set(RETRY_THEN_NOT_REACHED) | set(RETRY_THEN_FAILED)
+    covered = (
+        {o for o, _ in FINAL}
+        | set(RETRY_THEN_NOT_REACHED)
+        | set(RETRY_THEN_FAILED)
+        | set(APPOINTMENT)
+    )
 
     assert covered == set(Outcome)
 
@@ -216,6 +222,100 @@ def test_next_step_uses_the_retry_schedule(
     )
 
     assert step == expected
+
+
+# --- retry rules, resumed interviews, appointments ----------------------------------------
+
+RULES = {"busy": 5, "no_answer": [30, 120], "partial": 10}
+
+
+@pytest.mark.parametrize(
+    ("outcome", "attempt_number", "expected_delay"),
+    [
+        (Outcome.BUSY, 1, 5),  # a number: the same delay after every attempt
+        (Outcome.BUSY, 2, 5),
+        (Outcome.NO_ANSWER, 1, 30),  # a schedule: one delay per attempt, the last repeats
+        (Outcome.NO_ANSWER, 2, 120),
+        (Outcome.NO_ANSWER, 3, 120),
+        (Outcome.MACHINE, 1, 60),  # no rule: retry_after_minutes
+        (Outcome.MACHINE, 2, 240),
+        (Outcome.PROVIDER_ERROR, 1, 60),
+    ],
+)
+def test_retry_rules_choose_the_delay_per_outcome(
+    outcome: Outcome, attempt_number: int, expected_delay: int
+) -> None:
+    step = next_step(
+        outcome,
+        attempt_number=attempt_number,
+        max_attempts=5,
+        retry_after_minutes=SCHEDULE,
+        retry_rules=RULES,
+    )
+
+    assert step == ContactStep(ContactState.PENDING, expected_delay)
+
+
+@pytest.mark.parametrize(
+    ("resume", "attempt_number", "expected"),
+    [
+        (True, 1, ContactStep(ContactState.PENDING, 10)),
+        (True, 2, ContactStep(ContactState.PENDING, 10)),
+        (True, 3, ContactStep(ContactState.PARTIAL)),  # attempts ran out: partial is final
+        (False, 1, ContactStep(ContactState.PARTIAL)),
+    ],
+)
+def test_a_broken_off_interview_is_resumed_while_attempts_remain(
+    resume: bool, attempt_number: int, expected: ContactStep
+) -> None:
+    step = next_step(
+        Outcome.PARTIAL,
+        attempt_number=attempt_number,
+        max_attempts=3,
+        retry_after_minutes=SCHEDULE,
+        retry_rules=RULES,
+        resume_partials=resume,
+    )
+
+    assert step == expected
+
+
+@pytest.mark.parametrize(
+    ("attempt_number", "appointments", "expected"),
+    [
+        (1, 1, ContactStep(ContactState.PENDING, appointment=True)),
+        # On the last attempt, the first appointment earns one more ...
+        (3, 1, ContactStep(ContactState.PENDING, appointment=True)),
+        (4, 2, ContactStep(ContactState.PENDING, appointment=True)),
+        # ... and no more than two in all.
+        (5, 3, ContactStep(ContactState.NOT_REACHED)),
+        (3, 0, ContactStep(ContactState.NOT_REACHED)),
+    ],
+)
+def test_an_appointment_goes_back_to_pending_and_earns_at_most_two_attempts(
+    attempt_number: int, appointments: int, expected: ContactStep
+) -> None:
+    step = next_step(
+        Outcome.CALLBACK_REQUESTED,
+        attempt_number=attempt_number,
+        max_attempts=3,
+        retry_after_minutes=SCHEDULE,
+        appointments=appointments,
+    )
+
+    assert step == expected
+
+
+def test_attempts_earned_by_appointments_serve_ordinary_retries_too() -> None:
+    step = next_step(
+        Outcome.NO_ANSWER,
+        attempt_number=3,
+        max_attempts=3,
+        retry_after_minutes=SCHEDULE,
+        appointments=1,
+    )
+
+    assert step == ContactStep(ContactState.PENDING, 240)
 
 
 # --- retry_delay -----------------------------------------------------------------------------

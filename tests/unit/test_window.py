@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.scheduler.window import CallWindow, InvalidWindow, is_open_in_zone, open_zones
+from app.scheduler.window import (
+    CallWindow,
+    InvalidWindow,
+    is_open_in_zone,
+    known_zones,
+    next_opening,
+    open_zones,
+)
 
 ROME = "Europe/Rome"
 NEW_YORK = "America/New_York"
@@ -278,3 +286,298 @@ def test_window_inside_the_hour_that_changes(
 )
 def test_day_of_week_follows_the_local_offset_around_dst(now: datetime, expected: bool) -> None:
     assert is_open_in_zone(window("00:00", "23:59", days=["mon"]), now, ROME) is expected
+
+
+# --- blackout dates and the campaign's dates, on each contact's calendar ----------------------
+
+CHRISTMAS = date(2026, 12, 25)
+
+
+def dated(
+    blackout: list[str] | None = None,
+    not_before: date | None = None,
+    not_after: date | None = None,
+    start: str = "00:00",
+    end: str = "23:59:59",
+    days: list[str] | None = None,
+) -> CallWindow:
+    raw: dict[str, Any] = {"start": start, "end": end, "days": ALL_DAYS if days is None else days}
+    if blackout is not None:
+        raw["blackout_dates"] = blackout
+    return CallWindow.parse(raw, not_before=not_before, not_after=not_after)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (["2026-12-25", "2026-12-26"], {CHRISTMAS, date(2026, 12, 26)}),
+        ([CHRISTMAS, "2026-12-25"], {CHRISTMAS}),  # YAML reads unquoted dates as dates
+        ([], set()),
+        (None, set()),
+    ],
+)
+def test_parse_blackout_dates(raw: list[Any] | None, expected: set[date]) -> None:
+    window = CallWindow.parse(
+        {"start": "09:00", "end": "20:00", "days": ["mon"], "blackout_dates": raw}
+    )
+
+    assert window.blackout_dates == frozenset(expected)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "2026-12-25",
+        ["2026-02-30"],
+        ["25/12/2026"],
+        ["20261225"],  # fromisoformat alone would take it
+        ["2026-W52-5"],
+        [20261225],
+        [datetime(2026, 12, 25, 10, 0)],  # a moment, not a date
+        ["2026-01-01"] * 367,
+    ],
+)
+def test_parse_rejects_blackout_dates(raw: Any) -> None:
+    with pytest.raises(InvalidWindow, match=r"^call_window: .*blackout_dates"):
+        CallWindow.parse({"start": "09:00", "end": "20:00", "days": ["mon"], "blackout_dates": raw})
+
+
+def test_parse_rejects_dates_out_of_order() -> None:
+    with pytest.raises(InvalidWindow, match="not_before must not be after not_after"):
+        dated(not_before=date(2026, 10, 2), not_after=date(2026, 10, 1))
+
+
+@pytest.mark.parametrize(
+    ("local", "expected"),
+    [
+        (datetime(2026, 12, 24, 23, 59), True),
+        (datetime(2026, 12, 25, 0, 0), False),
+        (datetime(2026, 12, 25, 12, 0), False),
+        (datetime(2026, 12, 26, 0, 0), True),
+        (datetime(2027, 12, 25, 12, 0), True),  # a date, not a yearly holiday
+    ],
+)
+def test_no_call_on_a_blackout_date(local: datetime, expected: bool) -> None:
+    assert dated(["2026-12-25"]).is_open(local) is expected
+
+
+@pytest.mark.parametrize(
+    ("local", "expected"),
+    [
+        (datetime(2026, 9, 30, 23, 59), False),
+        (datetime(2026, 10, 1, 0, 0), True),  # both dates are included
+        (datetime(2026, 12, 31, 23, 59), True),
+        (datetime(2027, 1, 1, 0, 0), False),
+    ],
+)
+def test_no_call_outside_the_campaign_dates(local: datetime, expected: bool) -> None:
+    window = dated(not_before=date(2026, 10, 1), not_after=date(2026, 12, 31))
+
+    assert window.is_open(local) is expected
+
+
+@pytest.mark.parametrize(
+    ("window", "now", "expected"),
+    [
+        # 2026-12-24 23:30 UTC: Christmas already in Rome (00:30) and Tokyo, not in New York.
+        (dated(["2026-12-25"]), utc(2026, 12, 24, 23, 30), [NEW_YORK]),
+        # 2026-12-25 12:00 UTC: Christmas everywhere but Sydney, where it is the 26th at 23:00.
+        (dated(["2026-12-25"]), utc(2026, 12, 25, 12, 0), []),
+        (dated(["2026-12-25"]), utc(2026, 12, 25, 13, 30), [SYDNEY]),
+        # The last date is over in Rome, Tokyo and Sydney; New York still has two hours of it.
+        (dated(not_after=date(2026, 12, 31)), utc(2027, 1, 1, 3, 0), [NEW_YORK]),
+        (dated(not_after=date(2026, 12, 31)), utc(2027, 1, 1, 5, 0), []),
+        # The first date has begun in Sydney and Tokyo only.
+        (dated(not_before=date(2026, 10, 1)), utc(2026, 9, 30, 16, 0), [SYDNEY, TOKYO]),
+        (dated(not_before=date(2026, 10, 1)), utc(2026, 9, 30, 23, 0), [ROME, SYDNEY, TOKYO]),
+        # A one-day campaign, seen from the two sides of the date line.
+        (
+            dated(not_before=date(2026, 10, 1), not_after=date(2026, 10, 1)),
+            utc(2026, 10, 1, 15, 0),
+            [NEW_YORK, ROME],
+        ),
+    ],
+)
+def test_dates_are_read_on_each_contacts_calendar(
+    window: CallWindow, now: datetime, expected: list[str]
+) -> None:
+    assert open_zones(window, now, FOUR_ZONES) == sorted(expected)
+    # The path over every known zone answers the same for these four.
+    assert [z for z in open_zones(window, now) if z in FOUR_ZONES] == sorted(expected)
+
+
+def test_open_zones_over_every_zone_agrees_with_each_zone_alone() -> None:
+    window = dated(["2026-03-29"], not_after=date(2026, 3, 30), start="09:00", end="20:00")
+    for hour in range(0, 72, 5):
+        now = utc(2026, 3, 28, 0) + timedelta(hours=hour, minutes=17)
+
+        assert open_zones(window, now) == sorted(
+            z for z in known_zones() if is_open_in_zone(window, now, z)
+        )
+
+
+@pytest.mark.parametrize(
+    ("window", "expected"),
+    [
+        (window(days=WEEKDAYS), "mon,tue,wed,thu,fri 09:00-20:00 local time"),
+        (
+            dated(["2026-12-26", "2026-12-25"], start="09:00", end="20:00", days=["mon"]),
+            "mon 09:00-20:00 local time, not on 2026-12-25, 2026-12-26",
+        ),
+        (
+            dated(not_before=date(2026, 10, 1), not_after=date(2026, 12, 31), days=["sun"]),
+            "sun 00:00-23:59 local time, from 2026-10-01 to 2026-12-31",
+        ),
+        (
+            dated(not_after=date(2026, 12, 31), days=["sun"]),
+            "sun 00:00-23:59 local time, from any date to 2026-12-31",
+        ),
+        (
+            dated([f"2026-01-{d:02d}" for d in range(1, 9)], days=["sun"]),
+            "sun 00:00-23:59 local time, not on 2026-01-01, 2026-01-02, 2026-01-03, 2026-01-04, "
+            "2026-01-05 and 3 more blackout dates",
+        ),
+    ],
+)
+def test_describe_names_dates_and_blackouts(window: CallWindow, expected: str) -> None:
+    assert window.describe() == expected
+
+
+# --- next_opening ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("zone", "window", "after", "expected"),
+    [
+        # Open now: the instant itself.
+        (ROME, window(), utc(2026, 6, 15, 10, 17), utc(2026, 6, 15, 10, 17)),
+        # Friday 20:00 in Rome, weekdays only: Monday 09:00.
+        (ROME, window(days=WEEKDAYS), utc(2026, 6, 19, 18, 0), utc(2026, 6, 22, 7, 0)),
+        # Rome, spring forward on Sun 2026-03-29: Saturday evening → Sunday 09:00 CEST.
+        (ROME, window(), utc(2026, 3, 28, 19, 30), utc(2026, 3, 29, 7, 0)),
+        # A 02:00-04:00 window opens at 03:00 CEST, the instant the clocks jump.
+        (ROME, window("02:00", "04:00"), utc(2026, 3, 29, 0, 0), utc(2026, 3, 29, 1, 0)),
+        # A 02:00-03:00 window does not exist that day: the next night, in CEST.
+        (ROME, window("02:00", "03:00"), utc(2026, 3, 28, 23, 0), utc(2026, 3, 30, 0, 0)),
+        # Rome, fall back on Sun 2026-10-25: Saturday evening → Sunday 09:00 CET.
+        (ROME, window(), utc(2026, 10, 24, 18, 0), utc(2026, 10, 25, 8, 0)),
+        # 02:00-03:00 happens twice: open during the second pass too.
+        (ROME, window("02:00", "03:00"), utc(2026, 10, 25, 1, 30), utc(2026, 10, 25, 1, 30)),
+        (ROME, window("02:00", "03:00"), utc(2026, 10, 24, 23, 0), utc(2026, 10, 25, 0, 0)),
+        # New York, spring forward on Sun 2026-03-08: Saturday 20:00 EST → Sunday 09:00 EDT.
+        (NEW_YORK, window(), utc(2026, 3, 8, 1, 0), utc(2026, 3, 8, 13, 0)),
+        # New York, fall back on Sun 2026-11-01: Saturday 20:00 EDT → Sunday 09:00 EST.
+        (NEW_YORK, window(), utc(2026, 11, 1, 0, 0), utc(2026, 11, 1, 14, 0)),
+        (NEW_YORK, window("01:00", "02:00"), utc(2026, 11, 1, 6, 30), utc(2026, 11, 1, 6, 30)),
+        # Christmas Eve evening in Rome, Christmas a blackout date: the 26th at 09:00.
+        (
+            ROME,
+            dated(["2026-12-25"], start="09:00", end="20:00"),
+            utc(2026, 12, 24, 19, 0),
+            utc(2026, 12, 26, 8, 0),
+        ),
+        # Before the first date: its first hour in the contact's zone.
+        (
+            TOKYO,
+            dated(not_before=date(2026, 10, 1), start="09:00", end="20:00"),
+            utc(2026, 6, 1, 0, 0),
+            utc(2026, 10, 1, 0, 0),
+        ),
+        # Long before the first date (beyond SEARCH_DAYS): still found.
+        (
+            ROME,
+            dated(not_before=date(2028, 1, 3), start="09:00", end="20:00"),
+            utc(2026, 6, 1, 0, 0),
+            utc(2028, 1, 3, 8, 0),
+        ),
+        # The last date, still open in New York while Rome has moved on.
+        (
+            NEW_YORK,
+            dated(not_after=date(2026, 12, 31), start="09:00", end="20:00"),
+            utc(2027, 1, 1, 0, 30),
+            utc(2027, 1, 1, 0, 30),
+        ),
+    ],
+)
+def test_next_opening(zone: str, window: CallWindow, after: datetime, expected: datetime) -> None:
+    found = next_opening(window, after, zone)
+
+    assert found == expected
+    assert is_open_in_zone(window, expected, zone)
+
+
+@pytest.mark.parametrize(
+    ("zone", "window", "after"),
+    [
+        # The last date is over in Rome.
+        (ROME, dated(not_after=date(2026, 12, 31)), utc(2027, 1, 1, 0, 0)),
+        # The last date, after its window closed.
+        (
+            ROME,
+            dated(not_after=date(2026, 12, 31), start="09:00", end="20:00"),
+            utc(2026, 12, 31, 19, 0),
+        ),
+        # Every Monday blacked out for longer than the search looks.
+        (
+            ROME,
+            dated(
+                [(date(2026, 6, 15) + timedelta(weeks=w)).isoformat() for w in range(60)],
+                days=["mon"],
+            ),
+            utc(2026, 6, 14, 0, 0),
+        ),
+    ],
+)
+def test_next_opening_never_again(zone: str, window: CallWindow, after: datetime) -> None:
+    assert next_opening(window, after, zone) is None
+
+
+def test_next_opening_answers_in_the_time_zone_it_was_asked_in() -> None:
+    after = utc(2026, 6, 19, 18, 0).astimezone(ZoneInfo(TOKYO))
+
+    found = next_opening(window(days=WEEKDAYS), after, ROME)
+
+    assert found is not None and found.tzinfo is after.tzinfo
+    assert found == utc(2026, 6, 22, 7, 0)
+
+
+def test_next_opening_rejects_a_naive_datetime() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        next_opening(window(), datetime(2026, 6, 15, 8, 0), ROME)
+
+
+# Zones whose clocks jump at midnight (Havana, Santiago), by half an hour (Lord Howe), or never.
+ODD_ZONES = (
+    ROME,
+    NEW_YORK,
+    "America/Havana",
+    "America/Santiago",
+    "Australia/Lord_Howe",
+    "Asia/Tehran",
+    "Pacific/Kiritimati",
+)
+CHANGE_DAYS = (utc(2026, 3, 7, 0), utc(2026, 3, 27, 0), utc(2026, 10, 23, 0), utc(2026, 9, 4, 0))
+
+
+@pytest.mark.parametrize("zone", ODD_ZONES)
+@pytest.mark.parametrize(
+    ("start", "end"), [("00:00", "00:30"), ("02:00", "03:00"), ("09:00", "20:00")]
+)
+def test_next_opening_is_the_first_open_minute(zone: str, start: str, end: str) -> None:
+    """Checked against a minute-by-minute walk across the year's clock changes."""
+    window = dated(["2026-03-29", "2026-10-25"], start=start, end=end, days=["sat", "sun", "mon"])
+    for day in CHANGE_DAYS:
+        for hours in range(0, 96, 7):
+            after = day + timedelta(hours=hours)
+
+            found = next_opening(window, after, zone)
+
+            assert found is not None and is_open_in_zone(window, found, zone)
+            assert found == _first_open_minute(window, after, zone)
+
+
+def _first_open_minute(window: CallWindow, after: datetime, zone: str) -> datetime:
+    at = after
+    while not is_open_in_zone(window, at, zone):
+        at += timedelta(minutes=1)
+    return at

@@ -17,7 +17,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, EnumText, created_at_column, in_list
@@ -58,6 +58,12 @@ class Outcome(StrEnum):
     PROVIDER_ERROR = "provider_error"
     STALE = "stale"
     SCREENED_OUT = "screened_out"
+    CALLBACK_REQUESTED = "callback_requested"  # an appointment: call me at another time
+
+
+class Direction(StrEnum):
+    OUTBOUND = "outbound"  # we dialled
+    INBOUND = "inbound"  # the respondent called the campaign's number
 
 
 class CallAttempt(Base):
@@ -68,6 +74,7 @@ class CallAttempt(Base):
         CheckConstraint(in_list("status", tuple(AttemptStatus)), name="status"),
         CheckConstraint(f"outcome IS NULL OR {in_list('outcome', tuple(Outcome))}", name="outcome"),
         CheckConstraint("attempt_number >= 1", name="attempt_number_positive"),
+        CheckConstraint(in_list("direction", tuple(Direction)), name="direction"),
         CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="ended_after_started"),
         CheckConstraint(
             "ring_timeout_seconds > 0 AND time_limit_seconds > 0", name="call_limits_positive"
@@ -126,6 +133,15 @@ class CallAttempt(Base):
     # and since when it has been unable to confirm anything.
     checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     unconfirmed_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    direction: Mapped[Direction] = mapped_column(
+        EnumText(Direction), nullable=False, server_default="outbound"
+    )
+    # The appointment the respondent asked for in this call (outcome callback_requested).
+    callback_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The audit of the dial: the zones the contact's local time was read in, and the window rule
+    # that allowed the call.
+    dial_zones: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
+    dial_window: Mapped[str | None] = mapped_column(Text)
 
 
 class TelephonyEvent(Base):
@@ -156,6 +172,7 @@ class SurveyResponse(Base):
     __table_args__ = (
         UniqueConstraint("call_attempt_id"),
         Index("ix_survey_responses_campaign_id", "campaign_id"),
+        Index("ix_survey_responses_contact_id", "contact_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -173,5 +190,11 @@ class SurveyResponse(Base):
     language: Mapped[str | None] = mapped_column(Text)
     # Why the respondent was screened out: "question:ID" or "quota:NAME".
     screened_out_by: Mapped[str | None] = mapped_column(Text)
+    # A resumed interview continues an earlier attempt's response, which is then superseded:
+    # the live rows hold one interview per contact.
+    resumed_from_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("survey_responses.id", ondelete="SET NULL")
+    )
+    superseded: Mapped[bool] = mapped_column(nullable=False, server_default=text("false"))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = created_at_column()

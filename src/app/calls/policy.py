@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from app.calls.models import AttemptStatus, Outcome
@@ -22,13 +22,45 @@ _FINAL_BY_OUTCOME = {
 # When the last attempt failed for technical reasons the contact is `failed`, not `not_reached`.
 _TECHNICAL = frozenset({Outcome.FAILED, Outcome.PROVIDER_ERROR})
 
+# The outcomes a campaign's `retry_rules` may name: those after which the contact is called again.
+RETRYABLE = frozenset(Outcome) - set(_FINAL_BY_OUTCOME) - {Outcome.CALLBACK_REQUESTED}
+RULE_NAMES = tuple(sorted([*(o.value for o in RETRYABLE), Outcome.PARTIAL.value]))
+
+# Each appointment the respondent makes earns one attempt beyond max_attempts, up to this many:
+# enough to honour "call me tomorrow" twice, not enough to call someone for ever.
+EXTRA_ATTEMPTS_BY_APPOINTMENT = 2
+
 
 @dataclass(frozen=True)
 class ContactStep:
-    """The contact's next state; `retry_in_minutes` is set when it goes back to pending."""
+    """The contact's next state; `retry_in_minutes` is set when it goes back to pending, and
+    `appointment` when it goes back at the time the respondent asked for."""
 
     state: ContactState
     retry_in_minutes: int | None = None
+    appointment: bool = False
+
+
+@dataclass(frozen=True)
+class RetryPlan:
+    """A campaign's rules for calling a contact again."""
+
+    max_attempts: int
+    retry_after_minutes: Sequence[int] = ()
+    # Per outcome name: minutes, or a schedule read like retry_after_minutes.
+    retry_rules: Mapping[str, int | Sequence[int]] | None = None
+    resume_partials: bool = False
+
+    def attempts_allowed(self, appointments: int) -> int:
+        return self.max_attempts + min(max(appointments, 0), EXTRA_ATTEMPTS_BY_APPOINTMENT)
+
+    def delay(self, outcome: Outcome, attempt_number: int) -> int:
+        """Minutes to wait after `outcome` on attempt `attempt_number`."""
+        rule = (self.retry_rules or {}).get(outcome.value)
+        if rule is None:
+            return retry_delay(attempt_number, self.retry_after_minutes)
+        schedule = [rule] if isinstance(rule, int) else list(rule)
+        return retry_delay(attempt_number, schedule)
 
 
 def classify(
@@ -63,16 +95,41 @@ def classify(
 
 
 def next_step(
-    outcome: Outcome, *, attempt_number: int, max_attempts: int, retry_after_minutes: Sequence[int]
+    outcome: Outcome,
+    *,
+    attempt_number: int,
+    max_attempts: int,
+    retry_after_minutes: Sequence[int],
+    retry_rules: Mapping[str, int | Sequence[int]] | None = None,
+    resume_partials: bool = False,
+    appointments: int = 0,
 ) -> ContactStep:
-    """Finalise the contact, or send it back to pending after the campaign's retry delay."""
+    """Finalise the contact, or send it back to pending after the campaign's retry delay.
+
+    `appointments` counts the appointments the contact has made, this attempt's included.
+    """
+    plan = RetryPlan(max_attempts, retry_after_minutes, retry_rules, resume_partials)
+    return plan_step(plan, outcome, attempt_number=attempt_number, appointments=appointments)
+
+
+def plan_step(
+    plan: RetryPlan, outcome: Outcome, *, attempt_number: int, appointments: int = 0
+) -> ContactStep:
+    """`next_step` under a campaign's whole retry plan."""
+    attempts_left = attempt_number < plan.attempts_allowed(appointments)
+    if outcome is Outcome.CALLBACK_REQUESTED:
+        if attempts_left:
+            return ContactStep(ContactState.PENDING, appointment=True)
+        return ContactStep(ContactState.NOT_REACHED)
+    if outcome is Outcome.PARTIAL and plan.resume_partials and attempts_left:
+        return ContactStep(ContactState.PENDING, plan.delay(outcome, attempt_number))
     final = _FINAL_BY_OUTCOME.get(outcome)
     if final is not None:
         return ContactStep(final)
-    if attempt_number >= max_attempts:
+    if not attempts_left:
         exhausted = ContactState.FAILED if outcome in _TECHNICAL else ContactState.NOT_REACHED
         return ContactStep(exhausted)
-    return ContactStep(ContactState.PENDING, retry_delay(attempt_number, retry_after_minutes))
+    return ContactStep(ContactState.PENDING, plan.delay(outcome, attempt_number))
 
 
 def retry_delay(attempt_number: int, retry_after_minutes: Sequence[int]) -> int:

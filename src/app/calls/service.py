@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.calls.models import AttemptStatus, Outcome
-from app.calls.policy import next_step
+from app.calls.policy import ContactStep, RetryPlan, plan_step
 from app.campaigns.models import ContactState
 from app.db.base import sql_literal
 from app.metrics import count_outcomes_on_commit
@@ -52,23 +53,34 @@ WITH input AS (
         last_event_at = now()
     FROM input i
     WHERE a.id = i.id AND a.ended_at IS NULL
-    RETURNING a.id, a.contact_id, a.campaign_id, a.attempt_number, a.outcome
+    RETURNING a.id, a.contact_id, a.campaign_id, a.attempt_number, a.outcome, a.callback_at
 )
-SELECT c.contact_id, c.attempt_number, c.outcome, cp.max_attempts, cp.retry_after_minutes
-FROM closed c JOIN campaigns cp ON cp.id = c.campaign_id
+SELECT c.contact_id, c.attempt_number, c.outcome, c.callback_at, cp.max_attempts,
+       cp.retry_after_minutes, cp.retry_rules, cp.resume_partials, ct.appointments_count
+FROM closed c
+JOIN campaigns cp ON cp.id = c.campaign_id
+JOIN contacts ct ON ct.id = c.contact_id
 """)
 
+# An appointment is kept at its time (never in the past) and dialled before anyone else;
+# `appointments_count` counts every one made, kept or not, since each earns an attempt.
 _MOVE_CONTACTS = text(f"""
 UPDATE contacts ct
 SET state = s.state,
-    next_attempt_at = CASE WHEN s.state = {PENDING}
-        THEN now() + make_interval(mins => s.mins) ELSE ct.next_attempt_at END,
+    next_attempt_at = CASE
+        WHEN s.state <> {PENDING} THEN ct.next_attempt_at
+        WHEN s.appointment_at IS NOT NULL THEN greatest(s.appointment_at, now())
+        ELSE now() + make_interval(mins => s.mins) END,
+    dial_rank = CASE WHEN s.state = {PENDING} AND s.appointment_at IS NOT NULL THEN 0 ELSE 1 END,
+    appointment_at = CASE WHEN s.state = {PENDING} THEN s.appointment_at END,
+    appointments_count = ct.appointments_count + s.appointment_made,
     last_outcome = s.outcome,
     updated_at = now()
 FROM unnest(
     CAST(:contact_ids AS bigint[]), CAST(:attempt_numbers AS int[]), CAST(:states AS text[]),
-    CAST(:mins AS int[]), CAST(:outcomes AS text[])
-) AS s(contact_id, attempt_number, state, mins, outcome)
+    CAST(:mins AS int[]), CAST(:outcomes AS text[]), CAST(:appointments AS timestamptz[]),
+    CAST(:made AS int[])
+) AS s(contact_id, attempt_number, state, mins, outcome, appointment_at, appointment_made)
 WHERE ct.id = s.contact_id AND ct.state = {IN_PROGRESS}
   AND ct.attempts_count = s.attempt_number
 """)
@@ -96,32 +108,42 @@ async def close_attempts(session: AsyncSession, closes: Sequence[AttemptClose]) 
         )
     ).all()
     count_outcomes_on_commit(session, (row.outcome for row in rows))
-    steps = [
-        (
-            row.contact_id,
-            row.attempt_number,
-            next_step(
-                Outcome(row.outcome),
-                attempt_number=row.attempt_number,
-                max_attempts=row.max_attempts,
-                retry_after_minutes=row.retry_after_minutes,
-            ),
-            row.outcome,
-        )
-        for row in rows
-    ]
+    steps = [_step(row) for row in rows]
     if steps:
         await session.execute(
             _MOVE_CONTACTS,
             {
-                "contact_ids": [s[0] for s in steps],
-                "attempt_numbers": [s[1] for s in steps],
-                "states": [s[2].state.value for s in steps],
-                "mins": [s[2].retry_in_minutes or 0 for s in steps],
-                "outcomes": [s[3] for s in steps],
+                "contact_ids": [row.contact_id for row in rows],
+                "attempt_numbers": [row.attempt_number for row in rows],
+                "states": [s.state.value for s in steps],
+                "mins": [s.retry_in_minutes or 0 for s in steps],
+                "outcomes": [row.outcome for row in rows],
+                "appointments": [
+                    row.callback_at if s.appointment else None
+                    for row, s in zip(rows, steps, strict=True)
+                ],
+                "made": [int(_made_appointment(row)) for row in rows],
             },
         )
     return len(rows)
+
+
+def _made_appointment(row: Row[Any]) -> bool:
+    return row.outcome == Outcome.CALLBACK_REQUESTED.value and row.callback_at is not None
+
+
+def _step(row: Row[Any]) -> ContactStep:
+    plan = RetryPlan(
+        max_attempts=row.max_attempts,
+        retry_after_minutes=row.retry_after_minutes,
+        retry_rules=row.retry_rules,
+        resume_partials=row.resume_partials,
+    )
+    outcome = Outcome(row.outcome)
+    if outcome is Outcome.CALLBACK_REQUESTED and row.callback_at is None:
+        outcome = Outcome.HANGUP  # an appointment without a time is an ordinary retry
+    appointments = row.appointments_count + int(_made_appointment(row))
+    return plan_step(plan, outcome, attempt_number=row.attempt_number, appointments=appointments)
 
 
 _RECORD_PROVIDER_IDS = text(f"""

@@ -7,7 +7,6 @@ answer (applied once).
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -15,12 +14,16 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.calls.models import CallAttempt, Outcome
+from app.calls.appointments import book
+from app.calls.audit import CONSENT, OPT_OUT, VOICEMAIL, record_event
+from app.calls.interviews import Interrupted, interrupted_interview, save_answers
+from app.calls.models import CallAttempt, Direction, Outcome
 from app.calls.quotas import count_complete, full_quotas
 from app.campaigns.models import Campaign, Contact, ContactState
 from app.db.base import sql_literal
 from app.dialogue import (
     Action,
+    Appoint,
     CallAnswered,
     CallContext,
     CountQuotas,
@@ -31,6 +34,7 @@ from app.dialogue import (
     HangUp,
     HungUp,
     InvalidSurvey,
+    LeaveVoicemail,
     Listen,
     MachineDetected,
     NoInput,
@@ -59,6 +63,7 @@ _OUTCOMES = {
     SurveyOutcome.NO_CONSENT_INPUT: Outcome.REFUSED,
     SurveyOutcome.MACHINE: Outcome.MACHINE,
     SurveyOutcome.SCREENED_OUT: Outcome.SCREENED_OUT,
+    SurveyOutcome.CALLBACK_REQUESTED: Outcome.CALLBACK_REQUESTED,
 }
 
 
@@ -103,7 +108,8 @@ def dialogue_event(turn: VoiceTurn) -> Event:
     """What the voice webhook means for the dialogue."""
     if turn.turn is None:
         machine = turn.answered_by in (Answerer.MACHINE, Answerer.FAX)
-        return MachineDetected() if machine else CallAnswered()
+        ended = turn.greeting_ended and turn.answered_by is Answerer.MACHINE
+        return MachineDetected(greeting_ended=ended) if machine else CallAnswered()
     if turn.speech:
         return Speech(text=turn.speech, confidence=turn.confidence)
     if turn.digits:
@@ -131,11 +137,24 @@ async def voice_turn(session: AsyncSession, turn: VoiceTurn) -> VoiceReply:
     if (turn.turn or 0) != state.turn and "reply" in stored:
         # A redelivery (or a stale request): answer exactly as before, change nothing.
         return VoiceReply.from_dict(stored["reply"])
-    context = await _context(session, survey, campaign, contact)
+    resumed_from = stored.get("resumed_from")
+    interrupted = None
+    if state.phase is Phase.NEW:
+        interrupted = await interrupted_interview(
+            session, contact_id=contact.id, attempt_id=attempt.id
+        )
+        resumed_from = None if interrupted is None else interrupted.response_id
+    context = await _context(session, survey, attempt, contact, interrupted)
+    before = state
     state, actions = transition(state, event, survey=survey, context=context)
     reply = _reply(survey, state, actions)
-    await _apply(session, attempt, state, actions)
-    attempt.dialogue_state = {"engine": state.to_dict(), "reply": reply.to_dict()}
+    turn_facts = _Turn(attempt, campaign, contact, event, resumed_from)
+    await _apply(session, turn_facts, before, state, actions)
+    attempt.dialogue_state = {
+        "engine": state.to_dict(),
+        "reply": reply.to_dict(),
+        "resumed_from": resumed_from,
+    }
     attempt.last_event_at = func.now()  # the database clock, set by the UPDATE itself
     await session.flush()
     return reply
@@ -152,9 +171,14 @@ async def end_dialogue_on_hangup(session: AsyncSession, attempt: CallAttempt) ->
     campaign = await session.get(Campaign, attempt.campaign_id)
     if campaign is None:
         return
+    contact = await session.get(Contact, attempt.contact_id)
+    if contact is None:
+        return
     survey = Survey.from_definition(campaign.definition)
+    before = state
     state, actions = transition(state, HungUp(), survey=survey)
-    await _apply(session, attempt, state, actions)
+    turn = _Turn(attempt, campaign, contact, HungUp(), stored.get("resumed_from"))
+    await _apply(session, turn, before, state, actions)
     attempt.dialogue_state = {**stored, "engine": state.to_dict()}
     await session.flush()
 
@@ -175,15 +199,28 @@ async def _load(
 
 
 async def _context(
-    session: AsyncSession, survey: Survey, campaign: Campaign, contact: Contact
+    session: AsyncSession,
+    survey: Survey,
+    attempt: CallAttempt,
+    contact: Contact,
+    interrupted: Interrupted | None,
 ) -> CallContext:
-    """What the turn needs besides the survey: the contact's fields, the quotas that are full."""
+    """What the turn needs besides the survey: the contact's fields, the quotas that are full,
+    the interview to resume."""
     fields = {key: str(value) for key, value in (contact.attributes or {}).items()}
     fields.update(
         {k: v for k, v in (("name", contact.name), ("external_id", contact.external_id)) if v}
     )
-    full = await full_quotas(session, campaign.id) if survey.quotas else frozenset()
-    return CallContext(language=contact.language, contact=fields, full_quotas=full)
+    full = await full_quotas(session, attempt.campaign_id) if survey.quotas else frozenset()
+    resume = () if interrupted is None else interrupted.answers
+    return CallContext(
+        language=contact.language,
+        contact=fields,
+        full_quotas=full,
+        resume=resume,
+        voicemail_left=contact.voicemail_left_at is not None,
+        inbound=attempt.direction is Direction.INBOUND,
+    )
 
 
 def _reply(survey: Survey, state: DialogueState, actions: tuple[Action, ...]) -> VoiceReply:
@@ -196,47 +233,69 @@ def _reply(survey: Survey, state: DialogueState, actions: tuple[Action, ...]) ->
     return VoiceReply(language=language, says=says, listen=listen, hangup=hangup, turn=state.turn)
 
 
+@dataclass(frozen=True)
+class _Turn:
+    """What a turn's effects are written against."""
+
+    attempt: CallAttempt
+    campaign: Campaign
+    contact: Contact
+    event: Event
+    resumed_from: int | None
+
+
 async def _apply(
-    session: AsyncSession, attempt: CallAttempt, state: DialogueState, actions: tuple[Action, ...]
+    session: AsyncSession,
+    turn: _Turn,
+    before: DialogueState,
+    state: DialogueState,
+    actions: tuple[Action, ...],
 ) -> None:
-    """Persist what the turn decided: answers, opt-out, quotas, the survey's outcome."""
+    """Persist what the turn decided: answers, opt-out, appointment, quotas, the outcome."""
+    attempt = turn.attempt
     if state.language and attempt.language != state.language:
         attempt.language = state.language
     for action in actions:
         if isinstance(action, OptOut):
             await _opt_out(session, attempt)
+        elif isinstance(action, Appoint):
+            await book(session, attempt, turn.campaign, turn.contact, action)
+        elif isinstance(action, LeaveVoicemail):
+            await _voicemail_left(session, turn)
         elif isinstance(action, CountQuotas):
             await count_complete(session, attempt.campaign_id, action.names)
         elif isinstance(action, Finish) and action.outcome is not None:
             attempt.outcome = _OUTCOMES[action.outcome]
+    if state.consent_given and not before.consent_given:
+        await _audit_consent(session, turn)
     if state.consent_given:
-        await _save_answers(session, attempt, state)
+        await save_answers(session, attempt, state, turn.resumed_from)
 
 
-_UPSERT_RESPONSE = text("""
-INSERT INTO survey_responses
-    (call_attempt_id, contact_id, campaign_id, answers, completed, language, screened_out_by)
-VALUES (:attempt_id, :contact_id, :campaign_id, CAST(:answers AS jsonb), :completed,
-        :language, :screened_out_by)
-ON CONFLICT (call_attempt_id) DO UPDATE
-SET answers = EXCLUDED.answers, completed = EXCLUDED.completed,
-    screened_out_by = EXCLUDED.screened_out_by, updated_at = now()
-""")
+async def _voicemail_left(session: AsyncSession, turn: _Turn) -> None:
+    turn.contact.voicemail_left_at = func.now()
+    await record_event(
+        session,
+        contact_id=turn.contact.id,
+        campaign_id=turn.campaign.id,
+        attempt_id=turn.attempt.id,
+        kind=VOICEMAIL,
+        detail={},
+    )
+    log.info("Voicemail message left for contact %s", turn.contact.id)
 
 
-async def _save_answers(session: AsyncSession, attempt: CallAttempt, state: DialogueState) -> None:
-    answers = {qid: record.to_dict() for qid, record in state.answers}
-    await session.execute(
-        _UPSERT_RESPONSE,
-        {
-            "attempt_id": attempt.id,
-            "contact_id": attempt.contact_id,
-            "campaign_id": attempt.campaign_id,
-            "answers": json.dumps(answers),
-            "completed": state.outcome is SurveyOutcome.COMPLETED,
-            "language": state.language or None,
-            "screened_out_by": state.screened_by,
-        },
+async def _audit_consent(session: AsyncSession, turn: _Turn) -> None:
+    event = turn.event
+    said = event.text if isinstance(event, Speech) else getattr(event, "digits", "")
+    confidence = event.confidence if isinstance(event, Speech) else None
+    await record_event(
+        session,
+        contact_id=turn.contact.id,
+        campaign_id=turn.campaign.id,
+        attempt_id=turn.attempt.id,
+        kind=CONSENT,
+        detail={"said": said, "confidence": confidence},
     )
 
 
@@ -257,5 +316,13 @@ async def _opt_out(session: AsyncSession, attempt: CallAttempt) -> None:
     """List the number, and stop every other pending call to it in any campaign."""
     await session.execute(
         _OPT_OUT, {"contact_id": attempt.contact_id, "campaign_id": attempt.campaign_id}
+    )
+    await record_event(
+        session,
+        contact_id=attempt.contact_id,
+        campaign_id=attempt.campaign_id,
+        attempt_id=attempt.id,
+        kind=OPT_OUT,
+        detail={},
     )
     log.info("Contact %s opted out: number added to the do-not-call list", attempt.contact_id)

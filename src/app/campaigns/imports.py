@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterable, Callable, Sequence
 from typing import Any
 
 import asyncpg
@@ -22,6 +22,7 @@ from app.campaigns.models import ContactState
 from app.campaigns.schemas import REJECTIONS_LISTED, ImportReport, Rejection
 from app.campaigns.uploads import UploadReader
 from app.db.base import sql_literal
+from app.web.bodies import rechunk
 
 # About 10,000 short rows: small enough to keep memory flat and the worker thread's turns
 # short, large enough that each COPY round trip carries plenty.
@@ -65,7 +66,8 @@ WITH firsts AS (
          attributes, language, state, next_attempt_at)
     SELECT :campaign_id, s.phone_number, s.external_id, s.name, s.timezone,
            s.time_zone_candidates, s.attributes, s.language,
-           CASE WHEN EXISTS (SELECT 1 FROM do_not_call d WHERE d.phone_number = s.phone_number)
+           CASE WHEN EXISTS (SELECT 1 FROM do_not_call d WHERE d.phone_number IN (s.phone_number,
+                    'sha256:' || encode(sha256(convert_to(s.phone_number, 'UTF8')), 'hex')))
                 THEN {DO_NOT_CALL} ELSE {PENDING} END,
            now()
     FROM {STAGING} s JOIN firsts f ON f.first_row = s.row_no
@@ -119,7 +121,7 @@ async def stage(
         raise RuntimeError("the session's database connection is closed")
     copier = _Copier(driver)
     try:
-        async for piece in _pieces(body, PIECE_BYTES):
+        async for piece in rechunk(body, PIECE_BYTES):
             await copier.send(await asyncio.to_thread(_check, reader, normaliser, piece))
             if progress is not None:
                 progress(len(piece))
@@ -145,18 +147,6 @@ def build_report(counts: Row[Any], rejected: Sequence[Row[Any]]) -> ImportReport
         rejected=[Rejection(row=r.row_no, error=r.error) for r in rejected],
         rejected_total=rejected[0].total if rejected else 0,
     )
-
-
-async def _pieces(body: AsyncIterable[bytes], size: int) -> AsyncIterator[bytes]:
-    """The body again, in pieces of at least `size` bytes (the last may be shorter)."""
-    buffer = bytearray()
-    async for chunk in body:
-        buffer += chunk
-        if len(buffer) >= size:
-            yield bytes(buffer)
-            buffer.clear()
-    if buffer:
-        yield bytes(buffer)
 
 
 def _check(reader: UploadReader, normaliser: Normaliser, piece: bytes | None) -> PreparedContacts:

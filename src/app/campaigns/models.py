@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     Text,
     UniqueConstraint,
     func,
@@ -54,6 +57,10 @@ class Campaign(Base):
         CheckConstraint("max_attempts >= 1", name="max_attempts_positive"),
         CheckConstraint("max_concurrent_calls >= 1", name="max_concurrent_calls_positive"),
         CheckConstraint("max_call_minutes BETWEEN 1 AND 240", name="max_call_minutes_range"),
+        CheckConstraint(
+            "not_before IS NULL OR not_after IS NULL OR not_before <= not_after",
+            name="dates_in_order",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -70,6 +77,18 @@ class Campaign(Base):
     max_concurrent_calls: Mapped[int] = mapped_column(Integer, nullable=False)
     # Every call is placed with this time limit, so it provably ends (see scheduler/recovery).
     max_call_minutes: Mapped[int] = mapped_column(Integer, nullable=False, server_default="15")
+    # Minutes to wait per outcome (a number, or a list read like retry_after_minutes); an
+    # outcome without a rule waits retry_after_minutes.
+    retry_rules: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, nullable=False, server_default=text("'{}'::jsonb")
+    )
+    # No call before / after these dates, read in each contact's own time zone.
+    not_before: Mapped[date | None] = mapped_column(Date)
+    not_after: Mapped[date | None] = mapped_column(Date)
+    # A hang-up after consent is called back to finish the interview while attempts remain.
+    resume_partials: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, server_default=text("true")
+    )
     definition: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = created_at_column()
@@ -82,16 +101,26 @@ class Contact(Base):
     __table_args__ = (
         CheckConstraint(in_list("state", tuple(ContactState)), name="state"),
         CheckConstraint("attempts_count >= 0", name="attempts_count_non_negative"),
+        CheckConstraint("dial_rank IN (0, 1)", name="dial_rank_known"),
+        CheckConstraint("appointments_count >= 0", name="appointments_count_non_negative"),
         UniqueConstraint("campaign_id", "phone_number"),
-        # The dispatch query: due pending contacts of one campaign in (next_attempt_at, id) order,
-        # which a bulk import leaves tied on next_attempt_at: `id` keeps the index ordered so a
-        # claim reads `LIMIT n` rows instead of sorting the campaign.
+        # The dispatch query: due pending contacts of one campaign, appointments first, then in
+        # (next_attempt_at, id) order, which a bulk import leaves tied on next_attempt_at: `id`
+        # keeps the index ordered so a claim reads `LIMIT n` rows instead of sorting the campaign.
         Index(
             "ix_contacts_due",
             "campaign_id",
+            "dial_rank",
             "next_attempt_at",
             "id",
             postgresql_where=text(f"state = {sql_literal(ContactState.PENDING)}"),
+        ),
+        # The retention sweep: contacts of a finished campaign not erased yet, in batches.
+        Index(
+            "ix_contacts_not_erased",
+            "campaign_id",
+            "id",
+            postgresql_where=text("erased_at IS NULL"),
         ),
         # Counting by state (stats, "is the campaign finished?").
         Index("ix_contacts_campaign_state", "campaign_id", "state"),
@@ -124,6 +153,16 @@ class Contact(Base):
     last_outcome: Mapped[str | None] = mapped_column(Text)
     # The contact's language (one of the dialogue's): the call speaks it when the survey does.
     language: Mapped[str | None] = mapped_column(Text)
+    # 0 while an appointment is pending (dialled before anyone else), else 1.
+    dial_rank: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="1")
+    # The time the respondent asked to be called back, while that call is still to be made.
+    appointment_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Appointments made: each earns one attempt beyond max_attempts, up to two.
+    appointments_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    # The voicemail message is left once per contact.
+    voicemail_left_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set when the person's data was erased (on request, or by retention): the row keeps counts.
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = created_at_column()
 
@@ -133,6 +172,8 @@ class DoNotCall(Base):
 
     phone_number: Mapped[str] = mapped_column(Text, primary_key=True)
     reason: Mapped[str] = mapped_column(Text, nullable=False)
+    # Where the entry came from: opt_out, import, api, erasure.
+    source: Mapped[str] = mapped_column(Text, nullable=False, server_default="opt_out")
     campaign_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("campaigns.id", ondelete="SET NULL")
     )
@@ -154,3 +195,24 @@ class CampaignQuota(Base):
     name: Mapped[str] = mapped_column(Text, primary_key=True)
     target: Mapped[int] = mapped_column(Integer, nullable=False)
     completes: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+
+
+class ContactEvent(Base):
+    """The audit trail of a contact: consent, opt-outs, appointments, voicemail, erasure."""
+
+    __tablename__ = "contact_events"
+    __table_args__ = (Index("ix_contact_events_contact_id", "contact_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    contact_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False
+    )
+    campaign_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False
+    )
+    call_attempt_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("call_attempts.id", ondelete="SET NULL")
+    )
+    kind: Mapped[str] = mapped_column(Text, nullable=False)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    at: Mapped[datetime] = created_at_column()

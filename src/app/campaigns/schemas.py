@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal, Self
 
 import phonenumbers
@@ -14,14 +14,22 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
+from app.calls.policy import RULE_NAMES
 from app.campaigns.models import CampaignStatus, ContactState
 from app.dialogue.survey import Language as SpokenLanguage
 from app.dialogue.survey import QuestionType
-from app.scheduler.window import CallWindow, InvalidWindow, known_zones
+from app.scheduler.window import (
+    MAX_BLACKOUT_DATES,
+    CallWindow,
+    InvalidWindow,
+    iso_date,
+    known_zones,
+)
 
 # The languages the dialogue understands and speaks (app.dialogue.survey.Language).
 Language = SpokenLanguage
@@ -39,6 +47,8 @@ MAX_QUESTIONS = 100
 MAX_CHOICES = 50
 MAX_SCALE_POINTS = 101  # 0..100: a scale beyond that is not a scale
 NUMBER_LIMIT = 10**9  # the bounds of a number answer
+MAX_RETRY_MINUTES = 43_200  # 30 days: a longer wait is a new campaign
+MAX_RETRY_DELAYS = 20
 
 # PostgreSQL stores neither NUL characters nor the halves of a surrogate pair.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -178,6 +188,12 @@ class Script(_Strict):
     # Said to a respondent screened out (a screening question, a full quota); unset, a polite
     # goodbye in the call's language.
     screened_out: LocalText | None = None
+    # Left once per contact on an answering machine whose greeting has ended (needs
+    # TWILIO_MACHINE_DETECTION=DetectMessageEnd): who called, and a number to call back.
+    voicemail: LocalText | None = None
+    # Said to whoever calls the campaign's number with no interview to do: who called them and
+    # why (then "press 9 never to be called again"); unset, the language's own words.
+    inbound: LocalText | None = None
 
 
 class QuotaSpec(_Strict):
@@ -186,10 +202,54 @@ class QuotaSpec(_Strict):
     target: int = Field(ge=1, le=10_000_000)
 
 
+# A calendar date, written YYYY-MM-DD (YAML's unquoted dates too).
+IsoDate = Annotated[date, BeforeValidator(iso_date)]
+
+
+def _rule_name(value: Any) -> str:
+    if value not in RULE_NAMES:
+        names = ", ".join(RULE_NAMES)
+        raise ValueError(f"{value!r} is not an outcome retry_rules apply to ({names})")
+    return str(value)
+
+
+def _retry_rule(value: Any) -> int | list[int]:
+    """Minutes, or a list of them read like retry_after_minutes: checked here, so that an
+    error names the outcome rather than one branch of a union."""
+    if not isinstance(value, list):
+        if not _is_minutes(value):
+            raise ValueError(f"minutes from 0 to {MAX_RETRY_MINUTES}, or a list of them")
+        return int(value)
+    if not 1 <= len(value) <= MAX_RETRY_DELAYS:
+        raise ValueError(f"a list of 1 to {MAX_RETRY_DELAYS} delays in minutes")
+    for index, item in enumerate(value):
+        if not _is_minutes(item):
+            raise ValueError(f"item {index}: minutes from 0 to {MAX_RETRY_MINUTES}")
+    return [int(item) for item in value]
+
+
+def _is_minutes(value: Any) -> bool:
+    # bool is an int to Python, never a number of minutes to an operator.
+    is_int = isinstance(value, int) and not isinstance(value, bool)
+    return is_int and 0 <= value <= MAX_RETRY_MINUTES
+
+
+RetryMinutes = Annotated[int, Field(ge=0, le=MAX_RETRY_MINUTES)]
+RuleName = Annotated[
+    str, BeforeValidator(_rule_name), WithJsonSchema({"type": "string", "enum": list(RULE_NAMES)})
+]
+RetryRule = Annotated[
+    RetryMinutes | Annotated[list[RetryMinutes], Field(min_length=1, max_length=MAX_RETRY_DELAYS)],
+    BeforeValidator(_retry_rule),
+]
+
+
 class CallWindowSpec(_Strict):
     start: ClockTime
     end: ClockTime
     days: list[Day] = Field(min_length=1, max_length=7)
+    # National holidays and the like: no call on these dates, on each contact's calendar.
+    blackout_dates: list[IsoDate] | None = Field(default=None, max_length=MAX_BLACKOUT_DATES)
 
     @field_validator("end")
     @classmethod
@@ -227,6 +287,13 @@ class CampaignDocument(_Strict):
     # Each call is placed with this time limit (the provider's own default is 4 hours), so a
     # call is provably over after it: recovery waits that long before it redials on doubt.
     max_call_minutes: int = Field(default=15, ge=1, le=240)
+    # Minutes to wait after each outcome named (else retry_after_minutes): busy: 15.
+    retry_rules: dict[RuleName, RetryRule] | None = None
+    # The campaign's first and last calling dates, both included, on each contact's calendar.
+    not_before: IsoDate | None = None
+    not_after: IsoDate | None = None
+    # A hang-up after consent is called back to finish the interview while attempts remain.
+    resume_partials: bool = True
     script: Script
     questions: list[Question] = Field(min_length=1, max_length=MAX_QUESTIONS)
     quotas: list[QuotaSpec] | None = Field(default=None, max_length=20)
@@ -247,6 +314,8 @@ class CampaignDocument(_Strict):
         document of that version is stored exactly as before.
         """
         stored: dict[str, Any] = _without_unset_newer(self.model_dump(mode="json"))
+        if "resume_partials" not in self.model_fields_set:
+            del stored["resume_partials"]  # a default, not something the operator wrote
         return stored
 
     @property
@@ -255,6 +324,14 @@ class CampaignDocument(_Strict):
             return self.languages[0]
         assert self.language is not None
         return self.language
+
+    @field_validator("not_after")
+    @classmethod
+    def _not_before_first(cls, value: date | None, info: ValidationInfo) -> date | None:
+        first = info.data.get("not_before")
+        if value is not None and first is not None and value < first:
+            raise ValueError(f"must not be before not_before ({first.isoformat()})")
+        return value
 
     @field_validator("caller_id")
     @classmethod
@@ -286,7 +363,8 @@ class CampaignDocument(_Strict):
 # level, in its script, in its questions).
 _NEWER = frozenset(
     {"language", "languages", "quotas", "confirm_below", "screened_out", "ask_if",
-     "screen_out_if"}
+     "screen_out_if", "retry_rules", "not_before", "not_after", "blackout_dates", "voicemail",
+     "inbound"}
 )  # fmt: skip
 
 
@@ -335,6 +413,10 @@ class CampaignSummary(BaseModel):
     retry_after_minutes: list[int]
     max_concurrent_calls: int
     max_call_minutes: int
+    retry_rules: dict[str, int | list[int]]
+    not_before: date | None
+    not_after: date | None
+    resume_partials: bool
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None
@@ -374,8 +456,16 @@ class AttemptStats(BaseModel):
     by_status: dict[str, int]
 
 
+class AppointmentStats(BaseModel):
+    """Appointments respondents asked for ("call me tomorrow at six") still to be kept."""
+
+    pending: int = 0
+    next_at: datetime | None = None
+
+
 class CampaignStats(BaseModel):
     campaign_id: int
     status: CampaignStatus
     contacts: dict[ContactState, int]
     attempts: AttemptStats
+    appointments: AppointmentStats = Field(default_factory=AppointmentStats)

@@ -8,12 +8,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.calls.models import AttemptStatus, Outcome
 from app.campaigns.errors import NotFound
 from app.campaigns.models import CampaignStatus, ContactState
-from app.campaigns.schemas import AttemptStats, CampaignStats
+from app.campaigns.schemas import AppointmentStats, AttemptStats, CampaignStats
+from app.db.base import sql_literal
 
 _STATUS = text("SELECT status FROM campaigns WHERE id = :campaign_id")
 
 _CONTACTS = text("""
 SELECT state, count(*) FROM contacts WHERE campaign_id = :campaign_id GROUP BY state
+""")
+
+_APPOINTMENTS = text(f"""
+SELECT count(*) AS pending, min(appointment_at) AS next_at
+FROM contacts
+WHERE campaign_id = :campaign_id AND state = {sql_literal(ContactState.PENDING)} AND dial_rank = 0
 """)
 
 _ATTEMPTS = text("""
@@ -44,9 +51,11 @@ async def campaign_stats(*, session: AsyncSession, campaign_id: int) -> Campaign
         attempts.by_status[attempt_status] = attempts.by_status.get(attempt_status, 0) + count
         if outcome is not None:
             attempts.by_outcome[outcome] = attempts.by_outcome.get(outcome, 0) + count
+    appointments = (await session.execute(_APPOINTMENTS, params)).one()
     return CampaignStats(
         campaign_id=campaign_id,
         status=CampaignStatus(status),
         contacts=contacts,
         attempts=attempts,
+        appointments=AppointmentStats(pending=appointments.pending, next_at=appointments.next_at),
     )

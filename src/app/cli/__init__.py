@@ -9,7 +9,8 @@ import typer
 from app.cli.campaigns import campaign_cli, contacts_cli
 from app.cli.check import check
 from app.cli.demo import demo
-from app.cli.reports import export, report
+from app.cli.dnc import dnc_cli
+from app.cli.reports import audit, export, report
 from app.cli.server import db_cli, serve
 from app.cli.trial import try_
 
@@ -22,9 +23,11 @@ cli.command()(serve)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(campaign_cli, name="campaign")
 cli.add_typer(contacts_cli, name="contacts")
+cli.add_typer(dnc_cli, name="dnc")
 cli.command()(check)
 cli.command()(report)
 cli.command()(export)
+cli.command()(audit)
 cli.command()(demo)
 cli.command("try")(try_)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,7 +15,19 @@ from rich.table import Table
 
 from app.campaigns import service
 from app.campaigns.schemas import CampaignDocument, ImportReport
-from app.cli.common import database, err, fail, out, run, settings_or_exit
+from app.cli.common import (
+    database,
+    err,
+    fail,
+    file_bytes,
+    file_chunks,
+    file_size,
+    out,
+    run,
+    settings_or_exit,
+)
+from app.suppression.erasure import forget as forget_number
+from app.suppression.schemas import ErasureReport
 from app.web.bodies import load_yaml
 
 campaign_cli = typer.Typer(help="Create, list and steer campaigns.", no_args_is_help=True)
@@ -97,6 +109,10 @@ def show(campaign_id: CampaignId) -> None:
         "call window": f"{window['start']}-{window['end']} {','.join(window['days'])}",
         "max attempts": campaign.max_attempts,
         "retry after (min)": ", ".join(map(str, campaign.retry_after_minutes)),
+        "retry rules (min)": _retry_rules(campaign.retry_rules),
+        "calling dates": _calling_dates(campaign.not_before, campaign.not_after),
+        "blackout dates": _blackout_dates(window.get("blackout_dates") or []),
+        "resume partials": "yes" if campaign.resume_partials else "no",
         "max concurrent calls": campaign.max_concurrent_calls,
         "max call minutes": campaign.max_call_minutes,
         "questions": len(campaign.definition.get("questions", [])),
@@ -105,6 +121,30 @@ def show(campaign_id: CampaignId) -> None:
     for key, value in rows.items():
         table.add_row(key, str(value))
     out.print(table)
+
+
+def _retry_rules(rules: dict[str, int | list[int]]) -> str:
+    """`busy 15; no_answer 60, 240`, or what every outcome waits without a rule."""
+    if not rules:
+        return "none (retry after)"
+    return "; ".join(
+        f"{outcome} {', '.join(map(str, delay if isinstance(delay, list) else [delay]))}"
+        for outcome, delay in sorted(rules.items())
+    )
+
+
+def _blackout_dates(dates: list[str], shown: int = 10) -> str:
+    # A year of holidays would fill the screen: the first ones tell what the list is.
+    if not dates:
+        return "none"
+    listed = ", ".join(sorted(dates)[:shown])
+    return listed if len(dates) <= shown else f"{listed} … ({len(dates)} in all)"
+
+
+def _calling_dates(first: date | None, last: date | None) -> str:
+    if first is None and last is None:
+        return "any"
+    return f"{first or 'any'} to {last or 'any'}"
 
 
 def _status_command(action: str, done: str) -> None:
@@ -135,7 +175,7 @@ def import_(
     file: Annotated[Path, typer.Argument(help="Contacts, CSV with a header or a JSON list.")],
 ) -> None:
     """Import contacts in one transaction; rejected rows are listed with their reason."""
-    size = _size(file)
+    size = file_size(file)
     kind = "application/json" if file.suffix.lower() == ".json" else "text/csv"
 
     async def work() -> ImportReport:
@@ -151,7 +191,7 @@ def import_(
                 return await service.import_contacts(
                     session=session,
                     campaign_id=campaign_id,
-                    body=_chunks(file),
+                    body=file_chunks(file),
                     media_type=kind,
                     progress=lambda n: progress.advance(task, n),
                 )
@@ -173,35 +213,31 @@ def _print_import(report: ImportReport) -> None:
         out.print(f"  … and {report.rejected_total - REJECTIONS_SHOWN:,} more")
 
 
-async def _chunks(path: Path, size: int = 1 << 20) -> AsyncIterator[bytes]:
-    """The file's bytes, a piece at a time (a local file: reading blocks only briefly)."""
-    try:
-        with path.open("rb") as file:
-            while chunk := file.read(size):
-                yield chunk
-    except OSError as exc:
-        fail(f"{path}: {exc.strerror or exc}")
+@contacts_cli.command("forget")
+def forget(
+    number: Annotated[str, typer.Argument(help="The person's phone number, +country code first.")],
+) -> None:
+    """Erase a person from every campaign; their number stays on the do-not-call list as a hash."""
 
+    async def work() -> ErasureReport:
+        async with database(settings_or_exit()) as sessions, sessions() as session:
+            return await forget_number(session=session, number=number)
 
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError as exc:
-        fail(f"{path}: {exc.strerror or exc}")
+    report = run(work)
+    if report.already_forgotten:
+        out.print("already forgotten: nothing of this number was left to erase")
+        return
+    out.print(
+        f"erased {report.contacts_erased:,} contacts in {report.campaigns:,} campaigns; "
+        "the number stays on the do-not-call list, as a hash only"
+    )
 
 
 def _read(path: Path) -> str:
     try:
-        return _read_bytes(path).decode("utf-8")
+        return file_bytes(path).decode("utf-8")
     except UnicodeDecodeError:
         fail(f"{path}: not UTF-8 text")
-
-
-def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        fail(f"{path}: {exc.strerror or exc}")
 
 
 def _field_error(error: Any) -> str:

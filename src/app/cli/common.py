@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import NoReturn, TypeVar
 
 import typer
@@ -67,3 +68,27 @@ async def database(settings: Settings) -> AsyncIterator[async_sessionmaker[Async
         yield make_sessionmaker(engine)
     finally:
         await engine.dispose()
+
+
+async def file_chunks(path: Path, size: int = 1 << 20) -> AsyncIterator[bytes]:
+    """The file's bytes, a piece at a time (a local file: reading blocks only briefly)."""
+    try:
+        with path.open("rb") as file:
+            while chunk := file.read(size):
+                yield chunk
+    except OSError as exc:
+        fail(f"{path}: {exc.strerror or exc}")
+
+
+def file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError as exc:
+        fail(f"{path}: {exc.strerror or exc}")
+
+
+def file_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        fail(f"{path}: {exc.strerror or exc}")

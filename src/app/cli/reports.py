@@ -1,8 +1,9 @@
-"""`voicesurvey report` and `voicesurvey export`."""
+"""`voicesurvey report`, `voicesurvey export` and `voicesurvey audit`."""
 
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
@@ -15,7 +16,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from app.cli.common import database, err, out, run, settings_or_exit
 from app.cli.results import render_report
-from app.reports.export import count_responses, iter_response_rows, response_layout, write_csv
+from app.reports.audit import COLUMNS as AUDIT_COLUMNS
+from app.reports.audit import audit_rows, csv_detail
+from app.reports.export import (
+    count_responses,
+    csv_cell,
+    iter_response_rows,
+    response_layout,
+    write_csv,
+)
 from app.reports.service import campaign_report
 
 CampaignId = Annotated[int, typer.Argument(help="Campaign id.")]
@@ -30,7 +39,7 @@ def report(
     campaign_id: CampaignId,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Contacts by state, AAPOR dispositions and rates, and the answers per question."""
+    """Contacts by state, AAPOR dispositions and rates, quota fill, and the answers per question."""
 
     async def work() -> dict[str, Any]:
         async with database(settings_or_exit()) as sessions, sessions() as session:
@@ -115,3 +124,35 @@ def _progress(total: int, output: Path | None) -> Iterator[Callable[[], None]]:
     with Progress(*columns, console=err) as progress:
         task = progress.add_task("export", total=total)
         yield lambda: progress.advance(task)
+
+
+def audit(
+    campaign_id: CampaignId,
+    contact: Annotated[
+        int | None, typer.Option("--contact", help="Only this contact (its id).", min=1)
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")
+    ] = None,
+) -> None:
+    """Write the audit trail as CSV: each dial's local time, window rule and do-not-call check;
+    consent with the words heard; opt-outs, appointments, voicemail, erasure."""
+
+    async def work() -> int:
+        async with database(settings_or_exit()) as sessions, sessions() as session:
+            rows = audit_rows(session=session, campaign_id=campaign_id, contact_id=contact)
+            with _target(output) as stream:
+                if output is not None:
+                    stream.write("\ufeff")  # Excel reads the file as UTF-8 only with it
+                writer = csv.writer(stream, lineterminator="\r\n")
+                writer.writerow(AUDIT_COLUMNS)
+                written = 0
+                async for row in rows:
+                    cells = [*(row[c] for c in AUDIT_COLUMNS[:-1]), csv_detail(row["detail"])]
+                    writer.writerow([csv_cell(cell) for cell in cells])
+                    written += 1
+                return written
+
+    written = run(work)
+    if output is not None:
+        err.print(f"{written:,} audit rows written to {output}")

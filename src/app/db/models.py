@@ -1,7 +1,7 @@
 """Every table, imported in one place so that metadata is complete for Alembic and tests."""
 
 from app.calls.models import CallAttempt, SurveyResponse, TelephonyEvent
-from app.campaigns.models import Campaign, CampaignQuota, Contact, DoNotCall
+from app.campaigns.models import Campaign, CampaignQuota, Contact, ContactEvent, DoNotCall
 from app.db.base import Base
 
 __all__ = [
@@ -10,6 +10,7 @@ __all__ = [
     "Campaign",
     "CampaignQuota",
     "Contact",
+    "ContactEvent",
     "DoNotCall",
     "SurveyResponse",
     "TelephonyEvent",

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeAlias
 
+from app.dialogue.when import CallbackAsk
+
 AnswerValue: TypeAlias = bool | int | float | str
 
 
@@ -25,6 +27,8 @@ class SurveyOutcome(StrEnum):
     MACHINE = "machine"
     # Not among the people this survey is for (a screening question, or a full quota).
     SCREENED_OUT = "screened_out"
+    # "Not now, call me tomorrow at six": an appointment, not a refusal.
+    CALLBACK_REQUESTED = "callback_requested"
 
 
 class SkipReason(StrEnum):
@@ -98,10 +102,33 @@ class OptOut:
 
 
 @dataclass(frozen=True)
+class Appoint:
+    """Call the respondent back when they asked; the caller reads `ask` against its clock,
+    the contact's time zone and the call window."""
+
+    ask: CallbackAsk
+    said: str  # the words, for the audit trail
+
+
+@dataclass(frozen=True)
+class LeaveVoicemail:
+    """The voicemail message was said to a machine: never leave the contact another."""
+
+
+@dataclass(frozen=True)
 class HangUp:
     """End the call from our side."""
 
 
 Action: TypeAlias = (
-    Say | Listen | RecordAnswer | MarkSkipped | CountQuotas | Finish | OptOut | HangUp
+    Say
+    | Listen
+    | RecordAnswer
+    | MarkSkipped
+    | CountQuotas
+    | Finish
+    | OptOut
+    | Appoint
+    | LeaveVoicemail
+    | HangUp
 )

@@ -4,11 +4,14 @@ Flow: NEW --answered--> intro + consent (CONSENT) --yes--> the questions in orde
 each asked only when its `ask_if` holds --> closing (DONE). Every prompt accepts speech or keys;
 "repeat"/`*` replays it, "skip"/`#` skips a question, silence or an unusable answer earns one
 re-prompt with a hint and then a skip, and "don't call me again" ends the call from anywhere with
-an opt-out. An answer heard with too little confidence, or words that allow several answers, is
-said back (CONFIRM) before it counts.
+an opt-out, and "not now, call me tomorrow at six" from anywhere with an appointment. An answer
+heard with too little confidence, or words that allow several answers, is said back (CONFIRM)
+before it counts.
 A screening question, or a quota that is full, ends the interview politely (screened out).
 
 The call speaks one of the survey's languages, chosen at the start from the contact's.
+A call that follows an interrupted interview says so, asks a brief consent again, and resumes at
+the first question the earlier calls did not reach, carrying their answers.
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ from dataclasses import dataclass, field, replace
 from app.dialogue.actions import (
     Action,
     AnswerValue,
+    Appoint,
     CountQuotas,
     Finish,
     HangUp,
+    LeaveVoicemail,
     MarkSkipped,
     OptOut,
     RecordAnswer,
@@ -58,6 +63,10 @@ class CallContext:
     language: str | None = None  # the contact's language, if any
     contact: dict[str, str] = field(default_factory=dict)  # fields piped as {contact.X}
     full_quotas: frozenset[str] = frozenset()  # quotas whose target is reached now
+    # The answers of the contact's interrupted interview, when this call is to resume it.
+    resume: tuple[tuple[str, AnswerRecord], ...] = ()
+    voicemail_left: bool = False  # a message was already left for this contact
+    inbound: bool = False  # the respondent called the campaign's number back
 
 
 NO_CONTEXT = CallContext()
@@ -79,7 +88,7 @@ def transition(
     if isinstance(event, HungUp):
         return _hung_up(state)
     if isinstance(event, MachineDetected):
-        return _machine(state)
+        return _machine(state, event, survey, context)
     if state.phase is Phase.NEW:
         # Whatever arrives first on a fresh call means someone is there: start with the intro.
         return _start(state, survey, context)
@@ -97,8 +106,29 @@ def transition(
 def _start(state: DialogueState, survey: Survey, context: CallContext) -> Step:
     language = survey.speaks(context.language)
     started = replace(state, phase=Phase.CONSENT, attempts=0, repeats=0, language=language)
+    carried = _carried(survey, context.resume)
+    if carried:
+        # The earlier answers wait in the state; they count again once consent is given.
+        started = replace(started, answers=carried, resumed=True)
     call = _Call(survey, context, started)
-    return started, (Say(call.say(survey.script.intro.get(language))), *call.ask(started))
+    intro = call.phrases.resume_intro if carried else call.say(survey.script.intro.get(language))
+    thanks = (Say(call.phrases.inbound_thanks),) if context.inbound else ()
+    return started, (*thanks, Say(intro), *call.ask(started))
+
+
+def _carried(
+    survey: Survey, answers: tuple[tuple[str, AnswerRecord], ...]
+) -> tuple[tuple[str, AnswerRecord], ...]:
+    """The earlier answers worth resuming from, in the survey's order; () when none are, or
+    when no question is left after them."""
+    positions = {item.id: index for index, item in enumerate(survey.items)}
+    known = sorted(
+        ((qid, record) for qid, record in answers if qid in positions),
+        key=lambda pair: positions[pair[0]],
+    )
+    if not known or positions[known[-1][0]] + 1 >= len(survey.items):
+        return ()
+    return tuple(known)
 
 
 class _Call:
@@ -152,7 +182,10 @@ class _Call:
         """The current prompt: the consent question, a question, or the confirmation."""
         if state.phase is Phase.CONFIRM and state.pending is not None:
             return self.confirmation(state, state.pending)
-        consent = self.say(self.survey.script.consent.get(self.language))
+        if state.resumed:
+            consent = self.phrases.resume_consent
+        else:
+            consent = self.say(self.survey.script.consent.get(self.language))
         return prompt(self.question(state), self.language, consent)
 
     def confirmation(self, state: DialogueState, record: AnswerRecord) -> tuple[Action, ...]:
@@ -173,6 +206,8 @@ class _Call:
         item = self.item(state)
         if reply.intent is Intent.OPT_OUT:
             return self.opt_out(state)
+        if reply.intent is Intent.CALLBACK:
+            return self.appointment(state, reply)
         if reply.intent is Intent.REPEAT:
             return self.repeat(state, reply)
         if reply.intent is Intent.SKIP and item is not None:
@@ -214,6 +249,8 @@ class _Call:
             return self.complete(state, ())
         if reply.intent is Intent.OPT_OUT:
             return self.opt_out(state)
+        if reply.intent is Intent.CALLBACK:
+            return self.appointment(replace(state, pending=None), reply)
         if reply.intent is Intent.ANSWER and reply.value is True:
             confirmed = replace(pending, confirmed=True, corrected=state.corrected)
             return self.record(replace(state, phase=Phase.QUESTION, pending=None), item, confirmed)
@@ -233,8 +270,10 @@ class _Call:
     # --- moving on --------------------------------------------------------------------------
 
     def consented(self, state: DialogueState) -> Step:
+        # A resumed interview goes on after the last question the earlier calls reached.
+        index = _after_last_answered(self.survey, state) if state.resumed else 0
         asking = replace(
-            state, phase=Phase.QUESTION, index=0, attempts=0, repeats=0, consent_given=True
+            state, phase=Phase.QUESTION, index=index, attempts=0, repeats=0, consent_given=True
         )
         return self.next_question(asking, (), (Say(self.phrases.thanks),))
 
@@ -369,10 +408,26 @@ class _Call:
         goodbye = Say(self.phrases.no_consent_goodbye)
         return _end(state, outcome), (goodbye, Finish(outcome), HangUp())
 
+    def appointment(self, state: DialogueState, reply: Reply) -> Step:
+        assert reply.callback is not None
+        outcome = SurveyOutcome.CALLBACK_REQUESTED
+        goodbye = Say(self.phrases.callback_goodbye)
+        return _end(state, outcome), (
+            Appoint(reply.callback, reply.raw),
+            goodbye,
+            Finish(outcome),
+            HangUp(),
+        )
+
     def opt_out(self, state: DialogueState) -> Step:
         outcome = SurveyOutcome.OPTED_OUT
         goodbye = Say(self.phrases.opt_out_goodbye)
         return _end(state, outcome), (OptOut(), goodbye, Finish(outcome), HangUp())
+
+
+def _after_last_answered(survey: Survey, state: DialogueState) -> int:
+    answered = {question_id for question_id, _ in state.answers}
+    return max((i + 1 for i, item in enumerate(survey.items) if item.id in answered), default=0)
 
 
 def _values(state: DialogueState) -> dict[str, AnswerValue | None]:
@@ -391,11 +446,21 @@ def _hung_up(state: DialogueState) -> Step:
     return _end(state, outcome), (Finish(outcome),)
 
 
-def _machine(state: DialogueState) -> Step:
+def _machine(
+    state: DialogueState, event: MachineDetected, survey: Survey, context: CallContext
+) -> Step:
     if state.phase in (Phase.QUESTION, Phase.CONFIRM):
         # Someone already said yes to consent: a late detection is wrong, keep going.
         return state, ()
-    return _end(state, SurveyOutcome.MACHINE), (Finish(SurveyOutcome.MACHINE), HangUp())
+    ended = _end(state, SurveyOutcome.MACHINE)
+    message = survey.script.voicemail
+    # Only once the greeting is over (said earlier, the message would be cut), once a contact.
+    if message is None or not event.greeting_ended or context.voicemail_left:
+        return ended, (Finish(SurveyOutcome.MACHINE), HangUp())
+    language = survey.speaks(context.language)
+    spoken = render(message.get(language), contact=context.contact, answer=lambda _: None)
+    ended = replace(ended, language=language)
+    return ended, (Say(spoken), LeaveVoicemail(), Finish(SurveyOutcome.MACHINE), HangUp())
 
 
 def _end(state: DialogueState, outcome: SurveyOutcome | None) -> DialogueState:

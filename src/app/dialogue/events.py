@@ -42,7 +42,10 @@ class HungUp:
 
 @dataclass(frozen=True)
 class MachineDetected:
-    """Answering-machine detection says no person is on the line."""
+    """Answering-machine detection says no person is on the line; `greeting_ended` when it
+    waited for the end of the machine's greeting (a message said now is recorded whole)."""
+
+    greeting_ended: bool = False
 
 
 Event: TypeAlias = CallAnswered | Speech | Digits | NoInput | HungUp | MachineDetected

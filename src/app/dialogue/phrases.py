@@ -32,6 +32,13 @@ class Phrases:
     screened_out: str  # the goodbye of a screened-out respondent, when the script has none
     confirm: str  # {answer}: asked back when the recogniser was unsure
     confirm_again: str  # the answer was not what they meant: the question comes again
+    callback_goodbye: str  # an appointment was made: we will call back
+    resume_intro: str  # a follow-up call of an interview that was interrupted
+    resume_consent: str  # the brief consent question of that call
+    inbound_thanks: str  # a contact who called the campaign's number back, before the intro
+    inbound_who: str  # anyone else who calls the number: who called them and why (default)
+    inbound_press_nine: str  # ... and how never to be called again
+    inbound_listed: str  # they pressed 9: the number is on the do-not-call list
 
 
 PHRASES = {
@@ -60,6 +67,18 @@ PHRASES = {
         screened_out="Grazie, per questa indagine cerchiamo altre persone. Arrivederci.",
         confirm="Ho capito {answer}, giusto?",
         confirm_again="D'accordo, le rifaccio la domanda.",
+        callback_goodbye="Certo, la richiameremo. Grazie e arrivederci.",
+        resume_intro=(
+            "Buongiorno, la richiamiamo per completare l'intervista che si era interrotta."
+        ),
+        resume_consent="Possiamo continuare da dove eravamo rimasti? Risponda sì o no.",
+        inbound_thanks="Grazie per averci richiamato.",
+        inbound_who=(
+            "Buongiorno, questo numero è usato da un servizio automatico che svolge brevi "
+            "sondaggi telefonici. Se l'abbiamo chiamata, era per un sondaggio."
+        ),
+        inbound_press_nine="Per non essere più chiamato, prema 9.",
+        inbound_listed="Ho preso nota: non la chiameremo più. Arrivederci.",
     ),
     Language.EN: Phrases(
         thanks="Thank you.",
@@ -86,6 +105,16 @@ PHRASES = {
         screened_out="Thank you. For this survey we are looking for other people. Goodbye.",
         confirm="I understood {answer}, is that right?",
         confirm_again="All right, let me ask again.",
+        callback_goodbye="Of course, we will call you back. Thank you, goodbye.",
+        resume_intro="Hello, we are calling back to finish the survey that was interrupted.",
+        resume_consent="May we continue where we left off? Please say yes or no.",
+        inbound_thanks="Thank you for calling us back.",
+        inbound_who=(
+            "Hello, this number is used by an automated service that runs short telephone "
+            "surveys. If we called you, it was for a survey."
+        ),
+        inbound_press_nine="Never to be called again, press 9.",
+        inbound_listed="Understood: we will not call you again. Goodbye.",
     ),
     Language.ES: Phrases(
         thanks="Gracias.",
@@ -110,6 +139,18 @@ PHRASES = {
         screened_out="Gracias, para esta encuesta buscamos a otras personas. Adiós.",
         confirm="He entendido {answer}, ¿es correcto?",
         confirm_again="De acuerdo, le repito la pregunta.",
+        callback_goodbye="Por supuesto, le volveremos a llamar. Gracias y adiós.",
+        resume_intro=(
+            "Buenos días, le volvemos a llamar para terminar la encuesta que se interrumpió."
+        ),
+        resume_consent="¿Podemos seguir donde lo dejamos? Responda sí o no.",
+        inbound_thanks="Gracias por devolvernos la llamada.",
+        inbound_who=(
+            "Buenos días, este número lo usa un servicio automático que realiza breves "
+            "encuestas telefónicas. Si le llamamos, era para una encuesta."
+        ),
+        inbound_press_nine="Para no volver a recibir llamadas, pulse 9.",
+        inbound_listed="Tomamos nota: no volveremos a llamarle. Adiós.",
     ),
     Language.FR: Phrases(
         thanks="Merci.",
@@ -137,6 +178,18 @@ PHRASES = {
         screened_out="Merci. Pour cette enquête, nous recherchons d'autres personnes. Au revoir.",
         confirm="J'ai compris {answer}, c'est bien cela ?",
         confirm_again="D'accord, je vous repose la question.",
+        callback_goodbye="Bien sûr, nous vous rappellerons. Merci, au revoir.",
+        resume_intro=(
+            "Bonjour, nous vous rappelons pour terminer l'enquête qui avait été interrompue."
+        ),
+        resume_consent="Pouvons-nous reprendre là où nous en étions ? Répondez oui ou non.",
+        inbound_thanks="Merci de nous avoir rappelés.",
+        inbound_who=(
+            "Bonjour, ce numéro est utilisé par un service automatique qui réalise de courtes "
+            "enquêtes téléphoniques. Si nous vous avons appelé, c'était pour une enquête."
+        ),
+        inbound_press_nine="Pour ne plus être appelé, appuyez sur 9.",
+        inbound_listed="C'est noté : nous ne vous appellerons plus. Au revoir.",
     ),
     Language.DE: Phrases(
         thanks="Vielen Dank.",
@@ -167,6 +220,21 @@ PHRASES = {
         screened_out="Vielen Dank. Für diese Umfrage suchen wir andere Personen. Auf Wiederhören.",
         confirm="Ich habe {answer} verstanden, ist das richtig?",
         confirm_again="Gut, ich stelle Ihnen die Frage noch einmal.",
+        callback_goodbye="Natürlich, wir rufen Sie wieder an. Vielen Dank, auf Wiederhören.",
+        resume_intro=(
+            "Guten Tag, wir rufen Sie wieder an, um die unterbrochene Umfrage abzuschließen."
+        ),
+        resume_consent=(
+            "Dürfen wir dort weitermachen, wo wir aufgehört haben? "
+            "Bitte antworten Sie mit Ja oder Nein."
+        ),
+        inbound_thanks="Vielen Dank für Ihren Rückruf.",
+        inbound_who=(
+            "Guten Tag, diese Nummer gehört zu einem automatischen Dienst für kurze "
+            "telefonische Umfragen. Wenn wir Sie angerufen haben, ging es um eine Umfrage."
+        ),
+        inbound_press_nine="Wenn Sie nicht mehr angerufen werden möchten, drücken Sie die 9.",
+        inbound_listed="Verstanden: Wir rufen Sie nicht mehr an. Auf Wiederhören.",
     ),
 }
 

@@ -32,6 +32,9 @@ class AnswerRecord:
     skipped: SkipReason | None = None
     confirmed: bool | None = None  # None: not asked back
     corrected: bool = False
+    # The call attempt that collected it, once stored: a resumed interview carries the answers
+    # of earlier calls, and each stays traceable to its own.
+    attempt_id: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict (confirmation keys only when there was one)."""
@@ -46,6 +49,8 @@ class AnswerRecord:
             data["confirmed"] = self.confirmed
         if self.corrected:
             data["corrected"] = True
+        if self.attempt_id is not None:
+            data["attempt_id"] = self.attempt_id
         return data
 
     @classmethod
@@ -53,6 +58,7 @@ class AnswerRecord:
         """Rebuild a record written by `to_dict`."""
         reason = raw.get("skipped")
         confirmed = raw.get("confirmed")
+        attempt_id = raw.get("attempt_id")
         return cls(
             value=raw.get("value"),
             raw=str(raw.get("raw", "")),
@@ -60,6 +66,7 @@ class AnswerRecord:
             skipped=None if reason is None else SkipReason(reason),
             confirmed=None if confirmed is None else bool(confirmed),
             corrected=bool(raw.get("corrected", False)),
+            attempt_id=attempt_id if isinstance(attempt_id, int) else None,
         )
 
 
@@ -84,6 +91,7 @@ class DialogueState:
     pending: AnswerRecord | None = None  # the answer being confirmed (CONFIRM)
     corrected: bool = False  # the current question's first answer was said to be wrong
     screened_by: str | None = None  # "question:ID" or "quota:NAME" when screened out
+    resumed: bool = False  # this call continues an interview an earlier call began
 
     @classmethod
     def initial(cls) -> DialogueState:
@@ -111,6 +119,7 @@ class DialogueState:
             "pending": None if self.pending is None else self.pending.to_dict(),
             "corrected": self.corrected,
             "screened_by": self.screened_by,
+            "resumed": self.resumed,
         }
 
     @classmethod
@@ -136,6 +145,7 @@ class DialogueState:
                 pending=None if pending is None else AnswerRecord.from_dict(pending),
                 corrected=bool(raw.get("corrected", False)),
                 screened_by=raw.get("screened_by"),
+                resumed=bool(raw.get("resumed", False)),
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"dialogue state: malformed ({exc!r})") from None

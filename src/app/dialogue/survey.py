@@ -106,6 +106,12 @@ class Script:
     refused: Text
     closing: Text
     screened_out: Text | None = None  # None: the language's own polite goodbye
+    # Left on an answering machine once per contact (who called, a number to call back); None:
+    # machines are hung up on, as without it.
+    voicemail: Text | None = None
+    # Said to whoever calls the campaign's number with no interview to do (who called them and
+    # why); None: the language's own words.
+    inbound: Text | None = None
 
 
 @dataclass(frozen=True)
@@ -183,14 +189,21 @@ def _language(raw: object, where: str) -> Language:
 
 def _script(raw: Mapping[str, Any], languages: tuple[Language, ...]) -> Script:
     texts = {key: _required_text(raw, key, "script", languages) for key in SCRIPT_KEYS}
-    screened = raw.get("screened_out")
-    screened_out = (
-        None if screened is None else parse_text(screened, "script.screened_out", languages)
-    )
-    for key, text in {**texts, "screened_out": screened_out}.items():
+    screened_out = _optional_text(raw, "screened_out", languages)
+    voicemail = _optional_text(raw, "voicemail", languages)
+    inbound = _optional_text(raw, "inbound", languages)
+    optional = {"screened_out": screened_out, "voicemail": voicemail, "inbound": inbound}
+    for key, text in {**texts, **optional}.items():
         if text is not None and key not in AFTER_QUESTIONS:
             check_placeholders(text, f"script.{key}", answers=frozenset())
-    return Script(**texts, screened_out=screened_out)
+    return Script(**texts, screened_out=screened_out, voicemail=voicemail, inbound=inbound)
+
+
+def _optional_text(
+    raw: Mapping[str, Any], key: str, languages: tuple[Language, ...]
+) -> Text | None:
+    value = raw.get(key)
+    return None if value is None else parse_text(value, f"script.{key}", languages)
 
 
 def _item(

@@ -76,3 +76,12 @@ def render(text: str, *, contact: Mapping[str, str], answer: Callable[[str], str
         return value if value not in (None, "") else default
 
     return PLACEHOLDER.sub(fill, text)
+
+
+def render_markers(text: str) -> str:
+    """The text for a reader with no respondent: each placeholder as [contact.name], [answer.ID].
+
+    Unlike `render`, a default is never shown: it is what only respondents without the value
+    heard, and showing it would hide that the wording varied from one respondent to another.
+    """
+    return PLACEHOLDER.sub(lambda match: f"[{match.group(1)}.{match.group(2)}]", text)

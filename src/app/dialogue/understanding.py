@@ -14,8 +14,10 @@ from app.dialogue.actions import AnswerValue
 from app.dialogue.choices import match_choice
 from app.dialogue.lexicon import LEXICONS, Lexicon
 from app.dialogue.numbers import Number, find_numbers, parse_number
+from app.dialogue.phrases import PHRASES
 from app.dialogue.survey import Language, Question, QuestionType
 from app.dialogue.text import Phrase, contains_any, tokens
+from app.dialogue.when import CallbackAsk, hear_callback
 
 YES_KEY, NO_KEY, REPEAT_KEY, SKIP_KEY = "1", "2", "*", "#"
 
@@ -25,6 +27,7 @@ class Intent(StrEnum):
     REPEAT = "repeat"
     SKIP = "skip"
     OPT_OUT = "opt_out"
+    CALLBACK = "callback"  # "not now, call me tomorrow at six"
     NO_INPUT = "no_input"
     INVALID = "invalid"
 
@@ -38,6 +41,7 @@ class Reply:
     raw: str = ""
     confidence: float | None = None
     ambiguous: bool = False  # the words allow more than one answer: worth saying back
+    callback: CallbackAsk | None = None  # set only for CALLBACK: when to call back
 
 
 def detect_intent(text: str, language: Language, *, strict: bool = False) -> Intent | None:
@@ -127,6 +131,11 @@ def read_speech(
         return Reply(Intent.NO_INPUT, raw=raw, confidence=confidence)
     free_text = question is not None and question.type is QuestionType.FREE_TEXT
     intent = detect_intent(raw, language, strict=free_text)
+    if intent is Intent.OPT_OUT:
+        return Reply(intent, raw=raw, confidence=confidence)
+    callback = _callback(raw, language, free_text=free_text)
+    if callback is not None:
+        return Reply(Intent.CALLBACK, raw=raw, confidence=confidence, callback=callback)
     if intent is not None:
         return Reply(intent, raw=raw, confidence=confidence)
     value = read_answer(raw, question, language)
@@ -134,6 +143,27 @@ def read_speech(
         return Reply(Intent.INVALID, raw=raw, confidence=confidence)
     ambiguous = question is not None and ambiguous_number(raw, question, language)
     return Reply(Intent.ANSWER, value=value, raw=raw, confidence=confidence, ambiguous=ambiguous)
+
+
+# A free-text answer may mention a later time ("I'd rather be called back by a person"): only a
+# short reply is read as asking for an appointment there.
+FREE_TEXT_CALLBACK_WORDS = 8
+
+
+def _callback(raw: str, language: Language, *, free_text: bool) -> CallbackAsk | None:
+    if free_text and len(tokens(raw)) > FREE_TEXT_CALLBACK_WORDS:
+        return None
+    ask = hear_callback(raw, language.value)
+    if ask is not None and ask.vague and _starts_with_no(raw, language):
+        # "No thanks, not now" is a no, while "not now" alone asks for another time, and "no,
+        # call me tomorrow at six" names one.
+        return None
+    return ask
+
+
+def _starts_with_no(raw: str, language: Language) -> bool:
+    plain_no = tokens(PHRASES[language].yes_no_words[1])
+    return tokens(raw)[: len(plain_no)] == plain_no
 
 
 def ambiguous_number(text: str, question: Question, language: Language) -> bool:

@@ -44,6 +44,8 @@ COMPLETE = Disposition("1.1", "Complete", Category.COMPLETE)
 PARTIAL = Disposition("1.2", "Partial", Category.PARTIAL)
 REFUSAL = Disposition("2.11", "Refusal", Category.REFUSAL)
 BREAK_OFF = Disposition("2.12", "Break-off", Category.REFUSAL)
+# Asked to be called back and never interviewed: AAPOR's "respondent never available".
+NEVER_AVAILABLE = Disposition("2.21", "Respondent never available", Category.NON_CONTACT)
 ANSWERING_MACHINE = Disposition("2.22", "Telephone answering device", Category.NON_CONTACT)
 NOT_ATTEMPTED = Disposition("3.11", "Not attempted or worked", Category.UNKNOWN_HOUSEHOLD)
 ALWAYS_BUSY = Disposition("3.12", "Always busy", Category.UNKNOWN_HOUSEHOLD)
@@ -64,6 +66,7 @@ PRECEDENCE = (
     PARTIAL,
     BREAK_OFF,
     REFUSAL,
+    NEVER_AVAILABLE,  # a person answered and asked for another time
     ANSWERING_MACHINE,
     SCREENED_OUT,  # the interview found the respondent out of scope
     FAX,
@@ -92,6 +95,7 @@ _BY_OUTCOME = {
     Outcome.CANCELED: NOT_ATTEMPTED,
     Outcome.STALE: OTHER_UNKNOWN,
     Outcome.SCREENED_OUT: SCREENED_OUT,
+    Outcome.CALLBACK_REQUESTED: NEVER_AVAILABLE,
 }
 
 
@@ -109,7 +113,9 @@ def attempt_disposition(
         kind = Outcome(outcome)
     except ValueError:
         return OTHER_UNKNOWN
-    interrupted = kind is Outcome.PARTIAL or (kind is Outcome.OPTED_OUT and answered is not None)
+    # Consent given, then an opt-out or an appointment: an interview that stopped part-way.
+    stopped = kind in (Outcome.OPTED_OUT, Outcome.CALLBACK_REQUESTED) and answered is not None
+    interrupted = kind is Outcome.PARTIAL or stopped
     if interrupted:
         return PARTIAL if enough_answered(answered or 0, questions) else BREAK_OFF
     if kind is Outcome.OPTED_OUT:
@@ -124,6 +130,10 @@ def enough_answered(answered: int, questions: int) -> bool:
 
 def contact_disposition(state: str, attempts: Iterable[Disposition | None]) -> Disposition:
     """The disposition of a contact: its most informative attempt's, by PRECEDENCE."""
+    if state == ContactState.SCREENED_OUT:
+        # The interview's last word: a resumed interview that ends screened out was never an
+        # eligible respondent's break-off, whatever its first call left.
+        return SCREENED_OUT
     seen = {d for d in attempts if d is not None}
     best = next((d for d in PRECEDENCE if d in seen), None)
     if best is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,16 +36,18 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\0")
 _ROWS = text("""
 SELECT r.id AS response_id, r.contact_id, c.external_id, c.phone_number, a.attempt_number,
        a.started_at, a.answered_at, a.ended_at, a.outcome, r.completed, r.answers,
-       r.language, r.screened_out_by
+       r.language, r.screened_out_by, a.callback_at, r.resumed_from_id
 FROM survey_responses AS r
 JOIN call_attempts AS a ON a.id = r.call_attempt_id
 JOIN contacts AS c ON c.id = r.contact_id
-WHERE r.campaign_id = :campaign_id
+WHERE r.campaign_id = :campaign_id AND NOT r.superseded
 ORDER BY r.id
 LIMIT :limit OFFSET :offset
 """).execution_options(yield_per=ROWS_PER_BATCH)
 
-_COUNT = text("SELECT count(*) FROM survey_responses WHERE campaign_id = :campaign_id")
+_COUNT = text(
+    "SELECT count(*) FROM survey_responses WHERE campaign_id = :campaign_id AND NOT superseded"
+)
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,9 @@ class ResponseLayout:
             "disposition": None if disposition is None else disposition.code,
             "language": record["language"],
             "screened_out_by": record["screened_out_by"],
+            "callback_at": _iso(record["callback_at"]),
+            "resumed_from_response_id": record["resumed_from_id"],
+            "answer_attempt_ids": _answer_attempts(answers),
         }
         for q in self.questions:
             row[q.value], row[q.skipped] = _answer(answers.get(q.question.id))
@@ -201,6 +207,15 @@ def count_answered(answers: Mapping[str, Any]) -> int:
     return sum(1 for record in answers.values() if record.get("skipped") is None)
 
 
+def _answer_attempts(answers: Mapping[str, Any]) -> str | None:
+    """{question id: the attempt that collected its answer}, as JSON text; None when every
+    answer came from this response's own call (nothing was resumed)."""
+    ids = {qid: rec.get("attempt_id") for qid, rec in answers.items() if isinstance(rec, dict)}
+    if len({i for i in ids.values() if i is not None}) <= 1:
+        return None
+    return json.dumps(ids, separators=(",", ":"), sort_keys=True)
+
+
 def _answer(record: Mapping[str, Any] | None) -> tuple[Any, str | None]:
     if record is None:
         return None, NOT_ASKED
@@ -223,6 +238,10 @@ def _fixed_columns(*, include_phone: bool) -> tuple[str, ...]:
         "disposition",
         "language",  # the language the interview was held in
         "screened_out_by",  # question:ID or quota:NAME, when the respondent was screened out
+        "callback_at",  # the appointment the respondent asked for in this call
+        # A resumed interview: the response it continued, and which call collected each answer.
+        "resumed_from_response_id",
+        "answer_attempt_ids",
     )
 
 

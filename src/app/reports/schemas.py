@@ -60,3 +60,11 @@ class ResponsePage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class AuditPage(BaseModel):
+    """Audit rows: `contact_id`, `at` (ISO 8601), `event` (dial, inbound_call, consent,
+    opt_out, appointment, voicemail, erased), `attempt_number`, `detail` (an object)."""
+
+    items: list[dict[str, Any]]
+    truncated: bool

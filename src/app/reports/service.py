@@ -64,13 +64,14 @@ SELECT e.key AS question_id,
        count(*) AS answers
 FROM survey_responses AS r
 CROSS JOIN LATERAL jsonb_each(r.answers) AS e
-WHERE r.campaign_id = :campaign_id
+-- A superseded response's answers live on in the response of the call that resumed it.
+WHERE r.campaign_id = :campaign_id AND NOT r.superseded
 GROUP BY 1, 2, 3, 4, 5
 """)
 
 _RESPONSE_COUNTS = text("""
 SELECT count(*) AS total, count(*) FILTER (WHERE completed) AS completed
-FROM survey_responses WHERE campaign_id = :campaign_id
+FROM survey_responses WHERE campaign_id = :campaign_id AND NOT superseded
 """)
 
 

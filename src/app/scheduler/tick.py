@@ -11,7 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.scheduler.dispatch import DispatchLimits, dispatch
+from app.scheduler.ending import close_ended_campaigns
 from app.scheduler.recovery import RecoveryPolicy, finish_campaigns, recover_stale
+from app.suppression import retention
 from app.telephony.base import TelephonyProvider
 from app.telephony.callbacks import CallUrls
 
@@ -23,6 +25,7 @@ class TickContext:
     limits: DispatchLimits
     urls: CallUrls
     recovery: RecoveryPolicy
+    retention_days: int | None = None  # unset: personal data is kept
 
     @classmethod
     def from_settings(
@@ -45,6 +48,7 @@ class TickContext:
                 stale_seconds=settings.stale_attempt_seconds,
                 margin_seconds=settings.recovery_margin_seconds,
             ),
+            retention_days=settings.retention_days,
         )
 
 
@@ -75,5 +79,7 @@ async def run_tick(
     dispatched = await dispatch(
         ctx.sessions, ctx.provider, now=now, limits=ctx.limits, urls=ctx.urls
     )
+    await close_ended_campaigns(ctx.sessions, now=now)  # before finishing: it may complete them
     finished = await finish_campaigns(ctx.sessions)
+    await retention.sweep(ctx.sessions, now=now, days=ctx.retention_days)
     return TickReport(now=now, recovered=recovered, dispatched=dispatched, finished=len(finished))

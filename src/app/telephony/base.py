@@ -129,6 +129,25 @@ class VoiceTurn:
     speech: str | None = None
     confidence: float | None = None  # 0..1, when the recogniser gives one
     digits: str | None = None
+    # A machine whose greeting detection waited out: a message said now is recorded whole.
+    greeting_ended: bool = False
+
+
+@dataclass(frozen=True)
+class InboundCall:
+    """A call to the campaign's number: its first request, or the answer to our "press 9"."""
+
+    provider_call_id: str
+    from_number: str | None  # the caller id as the provider gave it (withheld: None or a word)
+    to_number: str | None  # the number that was called
+    digits: str | None = None  # the keys pressed at the "press 9" prompt
+    answers_prompt: bool = False  # the request answers that prompt (no digits: nothing pressed)
+
+
+# The Voice URL of the campaign's number. The "press 9" prompt's answer comes back to it with
+# PROMPT_PARAM in its query, so that an empty answer is never taken for a new call.
+INBOUND_PATH = "/webhooks/telephony/inbound"
+PROMPT_PARAM = "prompt"
 
 
 @dataclass(frozen=True)
@@ -138,6 +157,7 @@ class Listening:
     hints: tuple[str, ...] = ()  # expected answers, to help the recogniser
     timeout_seconds: int = 5  # silence before the respondent is deemed not to answer
     num_digits: int | None = None  # keys that end keypad entry
+    keys_only: bool = False  # listen for keys, not speech (a "press 9" menu)
 
 
 @dataclass(frozen=True)
@@ -202,6 +222,10 @@ class TelephonyProvider(Protocol):
 
     def parse_voice_turn(self, webhook: InboundWebhook) -> VoiceTurn:
         """Authenticate and read a voice webhook (same errors as `parse_status_event`)."""
+        ...
+
+    def parse_inbound(self, webhook: InboundWebhook) -> InboundCall:
+        """Authenticate and read a call to the campaign's number (same errors as above)."""
         ...
 
     def render_reply(self, reply: Reply, next_url: str) -> ProviderDocument:

@@ -5,19 +5,26 @@ It speaks its own small JSON dialect, the project's typed events written out:
 - status callback (`POST .../events?attempt_id=N`): `{"provider_call_id": "MK…", "status":
   "ringing", "sequence_number": 1, "answered_by": "human", "duration": 20, "invalid_number":
   false, "error": "…"}`, all but `status` optional; an empty body is a keep-alive;
-- voice webhook (`POST .../voice?attempt_id=N[&turn=T]`): `{"answered_by": "machine"}` when the
-  call is answered, then `{"speech": "sì", "confidence": 0.9}`, `{"digits": "1"}` or `{}` (no
-  input) for each turn;
+- voice webhook (`POST .../voice?attempt_id=N[&turn=T]`): `{"answered_by": "machine",
+  "greeting_ended": true}` when the call is answered (`greeting_ended`: detection waited for the
+  end of the machine's greeting), then `{"speech": "sì", "confidence": 0.9}`, `{"digits": "1"}`
+  or `{}` (no input) for each turn;
+- inbound call (`POST .../inbound`, the campaign number's Voice URL): `{"call_id": "MK…",
+  "from": "+39…", "to": "+39…"}`, `from` and `to` optional (a withheld caller id: left out, or
+  any word); the answer to the "press 9" prompt comes to `.../inbound?prompt=nine` with the same
+  body plus `"digits": "9"` (left out: nothing was pressed);
 - reply: `{"language": "it-IT", "say": ["…"], "listen": {"hints": […], "timeout_seconds": 5,
-  "num_digits": null, "next": "<url for the answer>"}}`, `listen` null to hang up.
+  "num_digits": null, "next": "<url for the answer>"}}`, `listen` null to hang up; a listen
+  that takes keys only (the "press 9" prompt) also says `"keys_only": true`.
 
 Its webhooks are unsigned, so they are taken only from this machine (a loopback peer, no proxy
 headers); anything else gets 403.
 
-The ledger (MOCK_CALL_LOG, one JSON line per call placed) lets tests and benchmarks count how
-many calls would have rung a phone: O_APPEND writes of one short line are atomic across
-processes. With MOCK_SIMULATION=on each call is played by a simulated respondent that drives the
-service's own webhooks in this dialect (`callsim.people`), loaded only then.
+The ledger (MOCK_CALL_LOG, one JSON line per call placed: attempt id, call id, pid, time) lets
+tests and benchmarks count how many calls would have rung a phone: O_APPEND writes of one short
+line are atomic across processes. With MOCK_SIMULATION=on each call is played by a simulated
+respondent that drives the service's own webhooks in this dialect (`callsim.people`), loaded
+only then.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -33,11 +41,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.config import Settings, SettingsError
 from app.telephony.base import (
+    PROMPT_PARAM,
     Answerer,
     CallReport,
     CallRequest,
     CallState,
+    InboundCall,
     InboundWebhook,
+    Listening,
     PlacedCall,
     ProviderDocument,
     Reply,
@@ -73,8 +84,22 @@ class VoicePayload(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     answered_by: Answerer | None = None
+    greeting_ended: bool = False
     speech: str | None = Field(default=None, max_length=2000)
     confidence: float | None = Field(default=None, ge=0, le=1)
+    digits: str | None = Field(default=None, pattern=r"^[0-9*#]{1,32}$")
+
+
+# Storable text: PostgreSQL's text has no NUL character.
+_TEXT = r"^[^\x00]*$"
+
+
+class InboundPayload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    call_id: str = Field(min_length=1, max_length=64, pattern=_TEXT)
+    from_: str | None = Field(default=None, alias="from", max_length=64, pattern=_TEXT)
+    to: str | None = Field(default=None, max_length=64, pattern=_TEXT)
     digits: str | None = Field(default=None, pattern=r"^[0-9*#]{1,32}$")
 
 
@@ -117,7 +142,9 @@ class MockProvider:
     async def initiate_call(self, request: CallRequest) -> PlacedCall:
         call_id = "MK" + uuid.uuid4().hex
         if self._ledger is not None:
-            self._append({"attempt_id": request.attempt_id, "call_id": call_id, "pid": os.getpid()})
+            # `at`: when the call was placed (wall clock), for tests that order it among events.
+            record = {"attempt_id": request.attempt_id, "call_id": call_id, "pid": os.getpid()}
+            self._append({**record, "at": time.time()})
         if self._simulation is not None:
             await self._simulation.place(call_id, request)
         return PlacedCall(provider_call_id=call_id)
@@ -162,9 +189,21 @@ class MockProvider:
             attempt_id,
             query_id(webhook.query, TURN_PARAM),
             answered_by=payload.answered_by,
+            greeting_ended=payload.greeting_ended,
             speech=(payload.speech or "").strip() or None,
             confidence=payload.confidence,
             digits=payload.digits,
+        )
+
+    def parse_inbound(self, webhook: InboundWebhook) -> InboundCall:
+        payload = _validate(InboundPayload, _decode(_local(webhook)) or {})
+        answers_prompt = PROMPT_PARAM in webhook.query
+        return InboundCall(
+            provider_call_id=payload.call_id,
+            from_number=(payload.from_ or "").strip() or None,
+            to_number=(payload.to or "").strip() or None,
+            digits=payload.digits if answers_prompt else None,
+            answers_prompt=answers_prompt,
         )
 
     def render_reply(self, reply: Reply, next_url: str) -> ProviderDocument:
@@ -172,14 +211,7 @@ class MockProvider:
         document = {
             "language": reply.language,
             "say": list(reply.says),
-            "listen": None
-            if listen is None
-            else {
-                "hints": list(listen.hints),
-                "timeout_seconds": listen.timeout_seconds,
-                "num_digits": listen.num_digits,
-                "next": next_url,
-            },
+            "listen": None if listen is None else _listen(listen, next_url),
         }
         return ProviderDocument(json.dumps(document, ensure_ascii=False), JSON)
 
@@ -191,6 +223,18 @@ class MockProvider:
             os.write(fd, line)
         finally:
             os.close(fd)
+
+
+def _listen(listen: Listening, next_url: str) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "hints": list(listen.hints),
+        "timeout_seconds": listen.timeout_seconds,
+        "num_digits": listen.num_digits,
+        "next": next_url,
+    }
+    if listen.keys_only:
+        document["keys_only"] = True  # only then, so older listeners read the same documents
+    return document
 
 
 def _local(webhook: InboundWebhook) -> InboundWebhook:

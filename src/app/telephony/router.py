@@ -1,9 +1,9 @@
 """The provider's webhooks: thin edges that let the adapter read the request and render the reply.
 
 Whatever the provider, a webhook is authenticated and parsed by the adapter into the project's
-own events (`StatusEvent`, `VoiceTurn`), applied by the `calls` domain, and the reply rendered
-back by the adapter. A webhook failing authentication gets 403; a malformed one 422 naming the
-field.
+own events (`StatusEvent`, `VoiceTurn`, `InboundCall`), applied by the `calls` domain, and the
+reply rendered back by the adapter. A webhook failing authentication gets 403; a malformed one
+422 naming the field. `/inbound` is the Voice URL of the campaign's number.
 """
 
 from __future__ import annotations
@@ -16,13 +16,20 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel
 
 from app.calls.events import apply_status_event
+from app.calls.inbound import InboundReply, InboundRules, answer_inbound
 from app.calls.voice import voice_turn
 from app.config import Settings
 from app.db.base import BIGINT_MAX
-from app.metrics import timed_webhook
-from app.telephony.base import InboundWebhook, WebhookInvalid, WebhookRejected
+from app.metrics import count_inbound, timed_webhook
+from app.telephony.base import (
+    INBOUND_PATH,
+    PROMPT_PARAM,
+    InboundWebhook,
+    WebhookInvalid,
+    WebhookRejected,
+)
 from app.telephony.callbacks import ATTEMPT_PARAM, TURN_PARAM, CallUrls
-from app.telephony.mock import StatusPayload, VoicePayload
+from app.telephony.mock import InboundPayload, StatusPayload, VoicePayload
 from app.web.deps import ProviderDep, SessionDep, SettingsDep
 from app.web.peers import is_local
 from app.web.responses import errors
@@ -124,3 +131,58 @@ async def voice(
     next_url = CallUrls(settings.public_base_url).voice(turn.attempt_id, reply.turn)
     document = provider.render_reply(reply.for_provider(), next_url)
     return Response(document.body, media_type=document.media_type)
+
+
+def _inbound_doc() -> dict[str, Any]:
+    """The inbound webhook's inputs: the prompt's flag and either provider's body."""
+    prompt = {
+        "name": PROMPT_PARAM,
+        "in": "query",
+        "required": False,
+        "description": 'present when the request answers the "press 9" prompt',
+        "schema": {"type": "string"},
+    }
+    twilio_form = {"type": "object", "additionalProperties": {"type": "string"}}
+    content = {
+        "application/json": {"schema": InboundPayload.model_json_schema()},
+        "application/x-www-form-urlencoded": {"schema": twilio_form},
+    }
+    return {"parameters": [prompt], "requestBody": {"required": True, "content": content}}
+
+
+@router.post(
+    "/inbound",
+    response_class=Response,
+    openapi_extra=_inbound_doc(),
+    responses={
+        200: {
+            "description": "The provider's document: the survey's first turn, or the message",
+            "content": {"application/xml": {}, "application/json": {}},
+        }
+    },
+)
+@timed_webhook("inbound")
+async def inbound_call(
+    request: Request, session: SessionDep, provider: ProviderDep, settings: SettingsDep
+) -> Response:
+    """A call to the campaign's number (its Voice URL): the survey, or who calls and why."""
+    webhook = await inbound(request, settings)
+    with webhook_errors():
+        call = provider.parse_inbound(webhook)
+    rules = InboundRules(
+        ring_timeout_seconds=settings.ring_timeout_seconds,
+        default_number=settings.twilio_from_number,
+    )
+    answer = await answer_inbound(session, call, rules=rules)
+    await session.commit()
+    if answer.kind is not None:
+        count_inbound(answer.kind.value)
+    document = provider.render_reply(answer.reply, _next_url(answer, settings.public_base_url))
+    return Response(document.body, media_type=document.media_type)
+
+
+def _next_url(answer: InboundReply, public_base_url: str) -> str:
+    """A survey goes on at its voice URL, as an outbound call does; "press 9" comes back here."""
+    if answer.attempt_id is not None:
+        return CallUrls(public_base_url).voice(answer.attempt_id, answer.turn)
+    return f"{public_base_url}{INBOUND_PATH}?{PROMPT_PARAM}=nine"

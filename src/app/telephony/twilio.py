@@ -16,7 +16,8 @@ Errors become the project's own exceptions:
   and recovery never closes a call on such an answer before the call is provably over.
 
 Every inbound webhook is authenticated with `X-Twilio-Signature` over the public URL
-(PUBLIC_BASE_URL + path + query) before its body is even looked at.
+(PUBLIC_BASE_URL + path + query) before its body is even looked at — the number's Voice URL
+(`parse_inbound`: CallSid, From, To, and Digits of the "press 9" Gather) as much as the others.
 """
 
 from __future__ import annotations
@@ -38,10 +39,12 @@ from twilio.rest import Client
 from app.config import Settings, SettingsError
 from app.logs import one_line
 from app.telephony.base import (
+    PROMPT_PARAM,
     Answerer,
     CallReport,
     CallRequest,
     CallState,
+    InboundCall,
     InboundWebhook,
     InvalidNumberError,
     PlacedCall,
@@ -66,6 +69,8 @@ INVALID_NUMBER_CODES = frozenset({21211, 21214, 21217, 13223, 13224, 13225})
 # A hang-up that finds the call gone (unknown sid, or no longer in progress) has nothing to do.
 CALL_GONE_CODES = frozenset({20404, 21220})
 TWIML = "application/xml"
+# Call SIDs are 34 characters and numbers at most 16: anything longer is not from Twilio.
+MAX_FIELD_CHARS = 64
 # One repeated form parameter each: a space-joined string leaves calls stuck at `initiated`.
 STATUS_CALLBACK_EVENTS = ("initiated", "ringing", "answered", "completed")
 
@@ -91,6 +96,8 @@ ANSWERED_BY = {
     "fax": Answerer.FAX,
     "unknown": Answerer.UNKNOWN,
 }
+# With MachineDetection=DetectMessageEnd the verdict comes after the greeting (and its beep).
+GREETING_ENDED = frozenset({"machine_end_beep", "machine_end_silence", "machine_end_other"})
 
 
 @dataclass(frozen=True)
@@ -260,7 +267,13 @@ class TwilioProvider:
         attempt_id = required_attempt(webhook.query)
         turn = query_id(webhook.query, TURN_PARAM)
         if turn is None:
-            return VoiceTurn(attempt_id, None, answered_by=_answered_by(params.get("AnsweredBy")))
+            verdict = params.get("AnsweredBy")
+            return VoiceTurn(
+                attempt_id,
+                None,
+                answered_by=_answered_by(verdict),
+                greeting_ended=verdict in GREETING_ENDED,
+            )
         if NO_INPUT_FLAG in webhook.query:
             return VoiceTurn(attempt_id, turn)  # the Gather fell through: nothing was heard
         return VoiceTurn(
@@ -271,6 +284,24 @@ class TwilioProvider:
             digits=params.get("Digits", "").strip() or None,
         )
 
+    def parse_inbound(self, webhook: InboundWebhook) -> InboundCall:
+        """Authenticate, then read a call to the number (its Voice URL) or its "press 9" answer."""
+        params = self.validate_webhook(webhook)
+        call_sid = _storable(params, "CallSid")
+        if call_sid is None:
+            raise WebhookInvalid("CallSid: field required")
+        answers_prompt = PROMPT_PARAM in webhook.query
+        digits = None
+        if answers_prompt and NO_INPUT_FLAG not in webhook.query:
+            digits = _storable(params, "Digits")
+        return InboundCall(
+            provider_call_id=call_sid,
+            from_number=_storable(params, "From"),
+            to_number=_storable(params, "To"),
+            digits=digits,
+            answers_prompt=answers_prompt,
+        )
+
     def render_reply(self, reply: Reply, next_url: str) -> ProviderDocument:
         """TwiML: the prompts in a Gather posting to `next_url`, or the prompts and a hang-up."""
         if reply.listen is None:
@@ -278,6 +309,7 @@ class TwilioProvider:
         gather = GatherSpec(
             language=reply.language,
             hints=reply.listen.hints,
+            input="dtmf" if reply.listen.keys_only else "speech dtmf",
             timeout_seconds=reply.listen.timeout_seconds,
             num_digits=reply.listen.num_digits,
             speech_model=self._config.speech_model,
@@ -378,6 +410,16 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
         if key.lower() == name:
             return str(value)
     return None
+
+
+def _storable(params: Mapping[str, str], name: str) -> str | None:
+    """A short text field, stripped; None when blank. WebhookInvalid when it cannot be stored."""
+    value = params.get(name, "").strip()
+    if not value:
+        return None
+    if len(value) > MAX_FIELD_CHARS or "\x00" in value:
+        raise WebhookInvalid(f"{name}: not a value Twilio sends (too long, or a NUL character)")
+    return value
 
 
 def _answered_by(value: str | None) -> Answerer | None:

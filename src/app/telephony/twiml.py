@@ -81,13 +81,15 @@ def render_turn(
     voice = voice or voice_for(language)
     response = VoiceResponse()
     if gather is not None:
+        # A keypad-only menu gets no recogniser settings: nothing is transcribed.
+        speech = "speech" in gather.input.split()
         verb = response.gather(
             input=gather.input,
             action=action_url,
             method="POST",
             timeout=gather.timeout_seconds,
-            speech_timeout=gather.speech_timeout,
-            speech_model=gather.speech_model,
+            speech_timeout=gather.speech_timeout if speech else None,
+            speech_model=gather.speech_model if speech else None,
             language=gather.language,
             hints=", ".join(h.replace(",", " ") for h in gather.hints) or None,
             finish_on_key=gather.finish_on_key,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterable, AsyncIterator
 from typing import Any
 
 import yaml
@@ -102,3 +103,16 @@ async def yaml_as_json(request: Request) -> Request:
         return {"type": "http.request", "body": payload, "more_body": False}
 
     return Request({**request.scope, "headers": headers}, receive)
+
+
+async def rechunk(body: AsyncIterable[bytes], size: int) -> AsyncIterator[bytes]:
+    """The body again, in pieces of at least `size` bytes (the last may be shorter): a reader
+    fed a few large pieces works in bulk, whatever the sizes the network delivered."""
+    buffer = bytearray()
+    async for chunk in body:
+        buffer += chunk
+        if len(buffer) >= size:
+            yield bytes(buffer)
+            buffer.clear()
+    if buffer:
+        yield bytes(buffer)

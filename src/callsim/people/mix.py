@@ -22,10 +22,12 @@ class Behaviour(StrEnum):
     REPEAT = "repeat"  # asks to hear the first question again, then completes
     SKIP = "skip"  # presses # at the first question, then completes
     OPT_OUT = "opt_out"  # consents, then asks never to be called again
+    CALLBACK = "callback"  # "not now, call me back in a minute": an appointment
 
 
 DEFAULT_MIX = (
-    "complete=50,refuse=10,hangup=8,no_answer=10,busy=5,voicemail=7,repeat=5,skip=3,opt_out=2"
+    "complete=47,refuse=10,hangup=8,no_answer=10,busy=5,voicemail=7,repeat=5,skip=3,opt_out=2,"
+    "callback=3"
 )
 
 Mix = Mapping[Behaviour, int]

@@ -177,7 +177,11 @@ class _Line:
 
     async def converse(self) -> None:
         call = self.call
-        reply = await self.voice(call.request.voice_url, {"answered_by": call.answered_by})
+        answered: dict[str, Any] = {"answered_by": call.answered_by}
+        if call.answered_by is Answerer.MACHINE:
+            # Detection that waits for the greeting to end, so a message can be left.
+            answered["greeting_ended"] = True
+        reply = await self.voice(call.request.voice_url, answered)
         for index in range(MAX_TURNS):
             if reply is None or call.status.is_final:
                 return

@@ -5,7 +5,8 @@ would hear it: the language, the recogniser hints (the engine lists the expected
 yes/no words, the choices, the points of a short scale), and the prompt text. The first one is
 the consent question; after that it answers from the hints when there are any, else with a
 number when the prompt speaks of numbers (within the range it names), else with a short comment.
-Its behaviour adds one twist: say no, hang up, ask to repeat, press `#`, or opt out.
+Its behaviour adds one twist: say no, hang up, ask to repeat, press `#`, opt out, or ask to be
+called back in a minute (an appointment short enough for a demo to keep).
 
 Three things happen to anyone who takes part, whatever the behaviour, each drawn from the same
 seeded random source (so the same attempt and seed always play out the same way):
@@ -60,6 +61,7 @@ class Words:
     no: str
     repeat: str
     opt_out: str
+    later: str  # asks for an appointment
     comments: tuple[str, ...]
     age: tuple[str, ...]  # what a question about one's age says
 
@@ -70,6 +72,7 @@ WORDS = {
         no="no, grazie",
         repeat="può ripetere?",
         opt_out="non chiamatemi più",
+        later="adesso non posso, mi richiami tra un minuto",
         comments=(
             "più personale nei negozi",
             "consegne più veloci",
@@ -83,6 +86,7 @@ WORDS = {
         no="no thanks",
         repeat="sorry, say again?",
         opt_out="don't call me again",
+        later="not now, call me back in a minute",
         comments=(
             "more staff in the shops",
             "faster delivery",
@@ -96,6 +100,7 @@ WORDS = {
         no="no, gracias",
         repeat="perdone, ¿puede repetir?",
         opt_out="no me vuelvan a llamar",
+        later="ahora no puedo, llámeme en un minuto",
         comments=(
             "más personal en las tiendas",
             "entregas más rápidas",
@@ -109,6 +114,7 @@ WORDS = {
         no="non merci",
         repeat="pardon, vous pouvez répéter ?",
         opt_out="ne m'appelez plus",
+        later="pas maintenant, rappelez-moi dans une minute",
         comments=(
             "plus de personnel dans les magasins",
             "des livraisons plus rapides",
@@ -122,6 +128,7 @@ WORDS = {
         no="nein, danke",
         repeat="Entschuldigung, können Sie das wiederholen?",
         opt_out="rufen Sie mich bitte nicht mehr an",
+        later="nicht jetzt, rufen Sie mich in einer Minute wieder an",
         comments=(
             "mehr Personal in den Filialen",
             "schnellere Lieferung",
@@ -167,6 +174,8 @@ class SimulatedRespondent:
     def _consent(self, words: Words) -> Answer:
         if self.behaviour is Behaviour.REFUSE:
             return Answer(speech=words.no)
+        if self.behaviour is Behaviour.CALLBACK:
+            return Answer(speech=words.later)
         self.consented = True
         return Answer(speech=words.yes)
 

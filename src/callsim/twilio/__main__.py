@@ -26,6 +26,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--duplicate-callbacks", action="store_true")
     parser.add_argument("--shuffle-callbacks", action="store_true")
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--inbound-url", default=None, help="the number's Voice URL")
+    parser.add_argument(
+        "--inbound-status-url", default=None, help="the number's call status changes URL"
+    )
     args = parser.parse_args(argv)
     if not args.auth_token:
         parser.error("--auth-token (or TWILIO_AUTH_TOKEN) is required")
@@ -40,6 +44,8 @@ def main(argv: list[str] | None = None) -> None:
         duplicate_callbacks=args.duplicate_callbacks,
         shuffle_callbacks=args.shuffle_callbacks,
         seed=args.seed,
+        inbound_url=args.inbound_url,
+        inbound_status_url=args.inbound_status_url,
     )
     app = create_app(args.auth_token, args.account_sid, options)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")

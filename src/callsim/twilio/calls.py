@@ -19,6 +19,8 @@ from callsim.twilio.respondent import Respondent
 from callsim.twilio.webhooks import Delivery
 
 FINAL = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
+OUTBOUND = "outbound-api"  # Twilio's Direction of a call created through the REST API
+INBOUND = "inbound"
 API_VERSION = "2010-04-01"
 
 
@@ -35,7 +37,7 @@ def call_params(call: EmulatedCall) -> dict[str, str]:
         "CallStatus": call.status,
         "Called": call.to,
         "Caller": call.from_,
-        "Direction": "outbound-api",
+        "Direction": call.direction,
         "From": call.from_,
         "To": call.to,
     }
@@ -56,6 +58,7 @@ class EmulatedCall:
     from_: str
     request: dict[str, list[str]]  # the create request's form, every value of every name
     respondent: Respondent
+    direction: str = OUTBOUND  # inbound: the respondent called the number (`from_` is theirs)
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     status: str = "queued"
     answered_by: str | None = None
@@ -134,7 +137,7 @@ class EmulatedCall:
             "from": self.from_,
             "from_formatted": self.from_,
             "status": "queued" if self.status == "initiated" else self.status,
-            "direction": "outbound-api",
+            "direction": self.direction,
             "answered_by": self.answered_by,
             "date_created": rfc2822(self.created_at),
             "date_updated": rfc2822(self.now()),
@@ -159,6 +162,7 @@ class EmulatedCall:
         """Everything the emulator saw and did for this call (the control API's view)."""
         return {
             "sid": self.sid,
+            "direction": self.direction,
             "to": self.to,
             "from": self.from_,
             "status": self.status,

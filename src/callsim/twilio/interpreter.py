@@ -8,7 +8,8 @@ back. With no input it posts an empty result only when `actionOnEmptyResult="tru
 otherwise falls through to the next verb. The call ends at `<Hangup>`, when the respondent hangs
 up, when a document runs out of verbs, or at the create request's `TimeLimit` (simulated time).
 A webhook that fails (no 2xx, not TwiML) ends the call after Twilio's "application error"
-message (11200/12100).
+message (11200/12100). An incoming call rings while its first document is fetched
+(`CallStatus=ringing`) and is answered as that document is played.
 With `retry_webhooks` every request is made twice and the second response is the one followed.
 """
 
@@ -59,6 +60,10 @@ class Interpreter:
                 return
             fetched += 1
             document = await self._fetch(step)
+            if call.status == "ringing":
+                # An incoming call is answered once its Voice URL has responded (with TwiML, or
+                # with Twilio's own application-error message).
+                call.answer(None)
             if document is None:
                 return
             step = self._execute(document, step.url)

@@ -90,6 +90,30 @@ def start_call(emulator: Emulator, call: EmulatedCall) -> None:
     emulator.run(call, play_call(call, emulator))
 
 
+def start_inbound(emulator: Emulator, call: EmulatedCall) -> None:
+    """Register a call to the number and play it in the background."""
+    emulator.run(call, play_inbound(call, emulator))
+
+
+async def play_inbound(call: EmulatedCall, emulator: Emulator) -> None:
+    """A call to the number: its Voice URL is fetched while it rings, then played like any call;
+    the number's status callback hears of the end (`completed` only, as Twilio sends it)."""
+    callbacks = Callbacks(call, emulator)
+    try:
+        await emulator.pause()
+        call.status = "ringing"
+        await Interpreter(call, emulator).run()
+        call.end("completed")
+        await callbacks.emit("completed")
+        await callbacks.flush()
+    except Exception as exc:  # a bug here must show in the call record, not kill the server
+        log.exception("emulated inbound call %s failed", call.sid)
+        call.note(f"emulator error: {type(exc).__name__}: {exc}")
+        call.end("failed")
+    finally:
+        call.finished.set()
+
+
 async def play_call(call: EmulatedCall, emulator: Emulator) -> None:
     callbacks = Callbacks(call, emulator)
     try:

@@ -27,6 +27,10 @@ class EmulatorOptions(BaseModel):
     seed: int | None = None  # makes the shuffle repeatable
     webhook_timeout: float = Field(default=15.0, gt=0)  # Twilio waits 15 s for a response
     max_webhooks: int = Field(default=100, ge=1)  # a call fetching more TwiML is hung up
+    # The number's own configuration, for calls to it (POST /_emulator/inbound): its Voice URL,
+    # and its "call status changes" URL (unset: no status callback).
+    inbound_url: str | None = None
+    inbound_status_url: str | None = None
 
 
 class Emulator:

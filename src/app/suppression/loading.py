@@ -1,0 +1,139 @@
+"""Load checked numbers into `do_not_call`: COPY into a staging table, then one set-based merge.
+
+All of it runs in the caller's transaction: the staging table goes with it (ON COMMIT DROP), and
+an upload that fails or stops half way leaves nothing behind. Each piece is COPYed while the next
+one is being checked.
+
+Why one merge for the whole upload, after measuring (bench/README.md): at ten million numbers
+the primary key's index outgrows PostgreSQL's buffers, and merging a million-number chunk at a
+time walked the whole index once per chunk (99 s); inserting every number in one sorted pass
+walks it once (about 35 s). A plain INSERT after an anti-join writes two WAL records a row where
+INSERT … ON CONFLICT DO NOTHING writes three, and took half the time (45 s against 92 s).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import asyncpg
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.campaigns.models import ContactState
+from app.db.base import sql_literal
+from app.suppression.reading import Checked
+
+STAGING = "dnc_import"
+PENDING = sql_literal(ContactState.PENDING)
+DO_NOT_CALL = sql_literal(ContactState.DO_NOT_CALL)
+
+# No index and no WAL (a temporary table): COPY into it costs little more than the transfer.
+_CREATE_STAGING = text(f"CREATE TEMPORARY TABLE {STAGING} (phone_number text) ON COMMIT DROP")
+# Temporary tables are never analysed automatically: the anti-join's plan needs the real size.
+_ANALYZE_STAGING = text(f"ANALYZE {STAGING}")
+# The sort lets the insertions walk the index in order instead of reading its pages at random.
+# It is by "C" (byte order) because that is cheaper than the database's collation and, for E.164
+# text ("+" and digits), the same order in any common one; correctness does not depend on it.
+# Sorting ten million numbers in memory takes about 800 MB of the server's, for this one
+# statement (PostgreSQL takes only what the sort needs); with 256 MB it spills to disk and the
+# load takes about 10 % longer.
+_SORT_MEMORY = text("SET LOCAL work_mem = '1GB'")
+_INSERT = f"""
+INSERT INTO do_not_call (phone_number, reason, source)
+SELECT DISTINCT s.phone_number COLLATE "C", CAST(:reason AS text), CAST(:source AS text)
+FROM {STAGING} s
+WHERE NOT EXISTS (SELECT 1 FROM do_not_call d WHERE d.phone_number = s.phone_number)
+ORDER BY 1
+"""
+_MERGE = text(_INSERT)
+# Another transaction (an opt-out, another import) listed one of these numbers after the
+# anti-join looked: the same merge again, settling each conflict on its own.
+_MERGE_RACING = text(_INSERT + "ON CONFLICT (phone_number) DO NOTHING")
+
+# The dispatcher never calls a listed number, but a pending contact it skips would keep its
+# campaign from ever completing: such contacts take their final state now, as on an opt-out.
+# Probing the list once per pending contact costs O(pending contacts), not O(list).
+_SUPPRESS_PENDING = text(f"""
+UPDATE contacts ct SET state = {DO_NOT_CALL}, updated_at = now()
+WHERE ct.state = {PENDING}
+  AND EXISTS (SELECT 1 FROM do_not_call d WHERE d.phone_number = ct.phone_number)
+""")
+
+
+async def stage(session: AsyncSession, pieces: AsyncIterator[Checked]) -> int:
+    """Create the staging table and COPY every piece into it; return how many numbers."""
+    await session.execute(_CREATE_STAGING)
+    copier = _Copier(await _driver(session))
+    try:
+        async for piece in pieces:
+            await copier.send(piece)
+        await copier.drain()
+    finally:
+        await copier.settle()
+    return copier.staged
+
+
+async def merge(session: AsyncSession, *, source: str, reason: str) -> int:
+    """List the staged numbers not listed yet; return how many were added."""
+    await session.execute(_ANALYZE_STAGING)
+    await session.execute(_SORT_MEMORY)
+    values = {"source": source, "reason": reason}
+    try:
+        async with session.begin_nested():
+            return _count(await session.execute(_MERGE, values))
+    except IntegrityError:
+        return _count(await session.execute(_MERGE_RACING, values))
+
+
+async def suppress_pending_contacts(session: AsyncSession) -> int:
+    """Give every pending contact whose number is listed its final state; return how many."""
+    return _count(await session.execute(_SUPPRESS_PENDING))
+
+
+def _count(result: object) -> int:
+    return int(result.rowcount)  # type: ignore[attr-defined]  # a CursorResult of a DML statement
+
+
+async def _driver(session: AsyncSession) -> asyncpg.Connection:
+    # COPY is asyncpg's own: it runs on the session's connection, in its transaction.
+    driver = (await (await session.connection()).get_raw_connection()).driver_connection
+    if driver is None:  # only on a connection SQLAlchemy has given up, after an error
+        raise RuntimeError("the session's database connection is closed")
+    connection: asyncpg.Connection = driver
+    return connection
+
+
+class _Copier:
+    """COPYs each piece into the staging table while the caller checks the next one."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._connection = connection
+        self._running: asyncio.Task[None] | None = None
+        self.staged = 0
+
+    async def send(self, piece: Checked) -> None:
+        await self.drain()
+        if piece.numbers:
+            self._running = asyncio.create_task(self._copy(piece))
+
+    async def _copy(self, piece: Checked) -> None:
+        await self._connection.copy_to_table(STAGING, source=_once(piece.copy))
+        self.staged += piece.numbers
+
+    async def drain(self) -> None:
+        """Wait for the COPY under way, raising its error."""
+        running, self._running = self._running, None
+        if running is not None:
+            await running
+
+    async def settle(self) -> None:
+        """After a failure: let a COPY under way end, so the connection can roll back."""
+        with contextlib.suppress(Exception):
+            await self.drain()
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data

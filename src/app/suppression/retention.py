@@ -1,0 +1,73 @@
+"""Retention: the leader erases the personal data of contacts of campaigns that finished more than
+RETENTION_DAYS ago, one bounded batch per tick, the way erasure on request does but without
+listing their numbers as do-not-call (they did not ask).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.campaigns.models import CampaignStatus
+from app.db.base import sql_list
+from app.logs import one_line
+from app.suppression.erasure import Target, Why, erase
+
+log = logging.getLogger(__name__)
+
+# Contacts erased per tick: a few statements over this many rows keep a tick short.
+RETENTION_BATCH = 1000
+FINISHED = sql_list(CampaignStatus.COMPLETED, CampaignStatus.CANCELLED)
+
+# Each finished campaign is probed through ix_contacts_not_erased, so a tick reads one batch of
+# rows however many contacts were erased before. A contact whose call is still open waits for
+# a later tick (its answers are still being written); SKIP LOCKED leaves a contact another
+# transaction holds to the next one.
+_DUE = text(f"""
+SELECT due.contact_id, due.campaign_id, due.phone_number
+FROM campaigns c
+CROSS JOIN LATERAL (
+    SELECT ct.id AS contact_id, ct.campaign_id, ct.phone_number
+    FROM contacts ct
+    WHERE ct.campaign_id = c.id AND ct.erased_at IS NULL
+      AND NOT EXISTS (SELECT 1 FROM call_attempts a
+                      WHERE a.contact_id = ct.id AND a.ended_at IS NULL)
+    ORDER BY ct.id
+    LIMIT :batch
+    FOR UPDATE OF ct SKIP LOCKED
+) due
+WHERE c.status IN {FINISHED}
+  AND c.finished_at < CAST(:now AS timestamptz) - make_interval(days => :days)
+LIMIT :batch
+""")
+
+
+async def sweep(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    now: datetime,
+    days: int | None,
+    batch: int = RETENTION_BATCH,
+) -> int:
+    """Erase one batch of contacts past retention (none when `days` is None); return how many."""
+    if days is None:
+        return 0
+    try:
+        async with sessions() as session, session.begin():
+            rows = await session.execute(_DUE, {"now": now, "days": days, "batch": batch})
+            targets = [Target(r.contact_id, r.campaign_id, r.phone_number) for r in rows]
+            await erase(session, targets, why=Why.RETENTION)
+    except Exception as exc:  # retention can wait for the next tick; the rest of it cannot
+        log.error("Retention sweep failed: %s", one_line(exc))
+        return 0
+    if targets:
+        log.info(
+            "Retention: erased the personal data of %d contacts of campaigns finished more "
+            "than %d days ago",
+            len(targets),
+            days,
+        )
+    return len(targets)
