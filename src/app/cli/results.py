@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from rich.markup import escape
 from rich.table import Table
 
 from app.cli.common import out
@@ -15,10 +16,12 @@ BAR_WIDTH = 20
 
 
 def render_report(report: dict[str, Any]) -> None:
-    """Print contacts by state, dispositions, rates and the answers per question."""
+    """Print contacts by state, dispositions, rates, quotas and the answers per question."""
     out.print(_states(report))
     out.print(_dispositions(report))
     out.print(_rates(report))
+    if report.get("quotas"):
+        out.print(_quotas(report["quotas"]))
     for question_id, stats in report.get("questions", {}).items():
         out.print(_question(question_id, stats))
 
@@ -65,10 +68,27 @@ def _rates(report: dict[str, Any]) -> Table:
     return table
 
 
+def _quotas(quotas: list[dict[str, Any]]) -> Table:
+    table = Table("quota", "target", "completes", "fill", "", "", title="Quotas")
+    for quota in quotas:
+        target, completes = quota["target"], quota["completes"]
+        table.add_row(
+            escape(quota["name"]),
+            str(target),
+            str(completes),
+            _percent(completes / target if target else None),
+            # Completes may overshoot the target (interviews already past the deciding question).
+            _bar(min(completes, target), target),
+            "full" if quota["full"] else "",
+        )
+    return table
+
+
 def _question(question_id: str, stats: dict[str, Any]) -> Table:
     skip_rate = stats.get("skip_rate")
+    # Texts and answers are the document's words: "[contact.name]" is not rich markup.
     title = (
-        f"{question_id}: {stats['text']}  "
+        f"{escape(question_id)}: {escape(stats['text'])}  "
         f"({stats['answered']} answered, skip rate {_percent(skip_rate)})"
     )
     table = Table("answer", "count", "share", "", title=title, title_justify="left")
@@ -86,10 +106,27 @@ def _question(question_id: str, stats: dict[str, Any]) -> Table:
         shares = stats.get("shares") or {}
         total = sum(stats["counts"].values())
         for value, count in stats["counts"].items():
-            table.add_row(str(value), str(count), _percent(shares.get(value)), _bar(count, total))
+            table.add_row(
+                escape(str(value)), str(count), _percent(shares.get(value)), _bar(count, total)
+            )
     else:
         table.add_row("free text", str(stats["answered"]), "", "")
+    _add_said_back(table, stats)
     return table
+
+
+def _add_said_back(table: Table, stats: dict[str, Any]) -> None:
+    """Answers said back to the respondent (confirm_below): confirmed and corrected, if any."""
+    confirmed, corrected = stats.get("confirmed", 0), stats.get("corrected", 0)
+    if not confirmed and not corrected:
+        return
+    table.add_section()
+    answered = stats["answered"]
+    for label, count, share in (
+        ("said back, confirmed", confirmed, stats.get("confirmed_share")),
+        ("said back, corrected", corrected, stats.get("corrected_share")),
+    ):
+        table.add_row(label, str(count), _percent(share), _bar(count, answered))
 
 
 def _bar(count: int, total: int) -> str:

@@ -7,11 +7,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.campaigns.schemas import MAX_SCALE_POINTS
 from app.dialogue.actions import SkipReason
 from app.dialogue.survey import Question, QuestionType
+from app.dialogue.texts import render_markers
 
 NOT_APPLICABLE = SkipReason.NOT_APPLICABLE.value
 
@@ -33,7 +34,10 @@ class AnswerGroup:
 
 class QuestionStats(BaseModel):
     type: QuestionType
-    text: str
+    text: str = Field(
+        description="In the survey's first language; a piped value shows as what it pipes: "
+        "[contact.name], [answer.ID]"
+    )
     asked: int
     answered: int
     skipped: int
@@ -100,7 +104,7 @@ def _stats(question: Question, tally: _Tally) -> QuestionStats:
         details = _options(counts, tally.answered)
     return QuestionStats(
         type=question.type,
-        text=question.text,
+        text=render_markers(question.text),
         asked=asked,
         answered=tally.answered,
         skipped=skipped,
