@@ -734,3 +734,69 @@ def test_now_and_then_an_answer_is_heard_with_little_confidence() -> None:
     assert 5 <= len(low) <= 40
     assert all(UNSURE_CONFIDENCE[0] <= c <= UNSURE_CONFIDENCE[1] for c in low)
     assert consent == Answer(speech="sì, certo")  # only answers to questions: consent is clear
+
+
+# --- people who ring the number back -----------------------------------------------------------
+
+CALLERS_BACK = [f"+3902123460{n:02d}" for n in range(1, 5)]
+
+
+@pytest.fixture
+def callers_back_service(make_settings: Callable[..., Settings]) -> Iterator[tuple[str, FastAPI]]:
+    port = free_port()
+    settings = make_settings(
+        scheduler_enabled=True,
+        scheduler_interval_seconds=0.2,
+        public_base_url=f"http://127.0.0.1:{port}",
+        mock_simulation=True,
+        mock_simulation_mix="calls_back=1",
+        mock_simulation_seed=SEED,
+        mock_step_delay_seconds=0.01,
+    )
+    app = closing_provider(create_app(settings))
+    with serve(app, port=port) as url:
+        yield url, app
+
+
+async def test_a_person_who_missed_the_call_rings_back_and_takes_the_survey(
+    callers_back_service: tuple[str, FastAPI], sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    url, app = callers_back_service
+    # A retry an hour away: the dialler waits, the person rings back first.
+    document = campaign_document(
+        call_window=ALL_DAY, max_attempts=2, retry_after_minutes=[60], max_concurrent_calls=4
+    )
+    async with httpx.AsyncClient(base_url=url, timeout=30, trust_env=False) as api:
+        created = await api.post("/api/campaigns", json=document)
+        campaign_id = int(created.json()["id"])
+        body = csv_body(["phone_number"], *[[n] for n in CALLERS_BACK])
+        await api.post(
+            f"/api/campaigns/{campaign_id}/contacts",
+            content=body.encode(),
+            headers={"content-type": "text/csv"},
+        )
+        assert (await api.post(f"/api/campaigns/{campaign_id}/start")).status_code == 200
+        async with asyncio.timeout(60):
+            while True:
+                status = (await api.get(f"/api/campaigns/{campaign_id}")).json()["status"]
+                if status == "completed":
+                    break
+                await asyncio.sleep(0.2)
+
+    attempts = await fetch(
+        sessions,
+        "SELECT contact_id, attempt_number, direction, outcome FROM call_attempts "
+        "ORDER BY contact_id, attempt_number",
+    )
+    by_contact: dict[int, list[tuple[str, str]]] = {}
+    for a in attempts:
+        by_contact.setdefault(a["contact_id"], []).append((a["direction"], a["outcome"]))
+    assert list(by_contact.values()) == [
+        [("outbound", "no_answer"), ("inbound", "completed")]
+    ] * len(CALLERS_BACK)
+    states = await fetch(sessions, "SELECT state FROM contacts")
+    assert {s["state"] for s in states} == {"completed"}
+    calls = app.state.provider.simulation.calls
+    thanked = [c for c in calls.values() if c.call_id.endswith("B")]
+    assert len(thanked) == len(CALLERS_BACK)
+    assert all("Grazie per averci richiamato." in c.heard for c in thanked)

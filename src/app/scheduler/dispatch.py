@@ -92,12 +92,9 @@ WITH due AS (
     FROM claimed
     RETURNING id, contact_id, attempt_number, ring_timeout_seconds, time_limit_seconds
 )
--- The number by primary key: joined with `claimed`, two CTEs without statistics, the planner
--- compared every row with every other (a million comparisons for a batch of 1,000). The
--- statement's snapshot shows the row before the UPDATE; its number is the same.
 SELECT i.id, i.contact_id, i.attempt_number, c.phone_number,
        i.ring_timeout_seconds, i.time_limit_seconds
-FROM inserted i JOIN contacts c ON c.id = i.contact_id
+FROM inserted i JOIN claimed c ON c.id = i.contact_id
 ORDER BY i.id
 """)
 

@@ -23,11 +23,12 @@ class Behaviour(StrEnum):
     SKIP = "skip"  # presses # at the first question, then completes
     OPT_OUT = "opt_out"  # consents, then asks never to be called again
     CALLBACK = "callback"  # "not now, call me back in a minute": an appointment
+    CALLS_BACK = "calls_back"  # misses the call, then rings the campaign's number and takes part
 
 
 DEFAULT_MIX = (
-    "complete=47,refuse=10,hangup=8,no_answer=10,busy=5,voicemail=7,repeat=5,skip=3,opt_out=2,"
-    "callback=3"
+    "complete=45,refuse=10,hangup=8,no_answer=10,busy=5,voicemail=7,repeat=5,skip=3,opt_out=2,"
+    "callback=3,calls_back=2"
 )
 
 Mix = Mapping[Behaviour, int]

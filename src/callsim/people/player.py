@@ -7,6 +7,9 @@ voice webhook turn after turn, each listening reply answered by the person, unti
 hangs up, the person does, or the call's time limit runs out. The person is drawn from the mix,
 seeded by `MOCK_SIMULATION_SEED` and the attempt id, so the same attempt always meets the same
 person saying the same things. Time on the line is simulated, for the call's duration.
+
+A person who `calls_back` lets the call ring out, then rings the campaign's number: the service's
+inbound webhook, in the mock's dialect, and the survey from there if it still has one for them.
 """
 
 from __future__ import annotations
@@ -16,12 +19,14 @@ import contextlib
 import logging
 import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
-from app.telephony.base import Answerer, CallReport, CallRequest, CallState
+from app.telephony.base import INBOUND_PATH, Answerer, CallReport, CallRequest, CallState
+from app.telephony.callbacks import EVENTS_PATH, VOICE_PATH
 from callsim.answers import Answer
 from callsim.people.mix import DEFAULT_MIX, Behaviour, Mix, parse_mix, pick
 from callsim.people.respondent import Heard, SimulatedRespondent
@@ -35,7 +40,11 @@ CHARS_PER_SECOND = 14.0  # speaking rate, for the simulated clock
 ANSWER_SECONDS = 2.0  # time a person takes to answer
 
 # How each behaviour's call ends when nobody takes part in the survey.
-_NOT_CONNECTED = {Behaviour.NO_ANSWER: CallState.NO_ANSWER, Behaviour.BUSY: CallState.BUSY}
+_NOT_CONNECTED = {
+    Behaviour.NO_ANSWER: CallState.NO_ANSWER,
+    Behaviour.BUSY: CallState.BUSY,
+    Behaviour.CALLS_BACK: CallState.NO_ANSWER,
+}
 
 
 def person_for(attempt_id: int, mix: Mix, seed: int) -> tuple[Behaviour, random.Random]:
@@ -137,12 +146,35 @@ class Simulation:
                 await line.converse()
                 call.end(CallState.COMPLETED)
             await line.status(call.status)
+            if call.behaviour is Behaviour.CALLS_BACK and call.status is CallState.NO_ANSWER:
+                await self._call_back(call, http)
         except Exception as exc:  # a bug here must show in the call, not kill the service
             log.exception("simulated call %s failed", call.call_id)
             call.notes.append(f"simulation error: {type(exc).__name__}: {exc}")
             call.end(CallState.FAILED)
         finally:
             call.finished.set()
+
+    async def _call_back(self, missed: SimulatedCall, http: httpx.AsyncClient) -> None:
+        """The person who missed `missed` rings the number it came from and takes part."""
+        base = _service_base(missed.request.voice_url)
+        request = replace(
+            missed.request,
+            voice_url=base + INBOUND_PATH,
+            status_callback_url=base + EVENTS_PATH,  # the number's: no attempt id in it
+        )
+        rng = random.Random(f"{self.seed}:{missed.call_id}:back")
+        person = SimulatedRespondent(Behaviour.COMPLETE, rng)
+        call = SimulatedCall(f"{missed.call_id}B", request, Behaviour.COMPLETE, person)
+        call.answered_by, call.status = Answerer.HUMAN, CallState.IN_PROGRESS
+        self.calls[call.call_id] = call
+        missed.notes.append(f"called back: {call.call_id}")
+        line = _Line(call, http, self.step_delay)
+        ring = {"call_id": call.call_id, "from": missed.request.to, "to": missed.request.from_}
+        await line.converse(first=(request.voice_url, ring))
+        call.end(CallState.COMPLETED)
+        await line.status(call.status)
+        call.finished.set()
 
     def _forget_finished(self) -> None:
         if len(self.calls) <= KEEP_CALLS:
@@ -175,13 +207,17 @@ class _Line:
         call.status = CallState.IN_PROGRESS
         await self.status(CallState.IN_PROGRESS)
 
-    async def converse(self) -> None:
+    async def converse(self, first: tuple[str, dict[str, Any]] | None = None) -> None:
+        """Play the conversation; `first` is the first request when it is not the answered
+        call's voice webhook (an incoming call's)."""
         call = self.call
-        answered: dict[str, Any] = {"answered_by": call.answered_by}
-        if call.answered_by is Answerer.MACHINE:
-            # Detection that waits for the greeting to end, so a message can be left.
-            answered["greeting_ended"] = True
-        reply = await self.voice(call.request.voice_url, answered)
+        if first is None:
+            answered: dict[str, Any] = {"answered_by": call.answered_by}
+            if call.answered_by is Answerer.MACHINE:
+                # Detection that waits for the greeting to end, so a message can be left.
+                answered["greeting_ended"] = True
+            first = (call.request.voice_url, answered)
+        reply = await self.voice(*first)
         for index in range(MAX_TURNS):
             if reply is None or call.status.is_final:
                 return
@@ -230,6 +266,13 @@ class _Line:
 
     def _past_time_limit(self) -> bool:
         return self.call.seconds >= self.call.request.time_limit_seconds
+
+
+def _service_base(voice_url: str) -> str:
+    """The service's public base URL, from a voice webhook URL it gave (path prefix kept)."""
+    parts = urlsplit(voice_url)
+    prefix = parts.path.removesuffix(VOICE_PATH)
+    return f"{parts.scheme}://{parts.netloc}{prefix}"
 
 
 def _heard(index: int, reply: dict[str, Any], said: tuple[str, ...], listen: Any) -> Heard:
