@@ -368,21 +368,30 @@ def closing_provider(app: FastAPI) -> FastAPI:
     return app
 
 
-@pytest.fixture
-def service(make_settings: Callable[..., Settings]) -> Iterator[tuple[str, FastAPI]]:
+@contextlib.contextmanager
+def simulated_service(
+    make_settings: Callable[..., Settings], mix: str, seed: int
+) -> Iterator[tuple[str, FastAPI]]:
+    """The service on a free port, its scheduler ticking fast, the mock simulating `mix`."""
     port = free_port()
     settings = make_settings(
         scheduler_enabled=True,
         scheduler_interval_seconds=0.2,
         public_base_url=f"http://127.0.0.1:{port}",
         mock_simulation=True,
-        mock_simulation_mix=EVEN_MIX,
-        mock_simulation_seed=SEED,
+        mock_simulation_mix=mix,
+        mock_simulation_seed=seed,
         mock_step_delay_seconds=0.01,
     )
     app = closing_provider(create_app(settings))
     with serve(app, port=port) as url:
         yield url, app
+
+
+@pytest.fixture
+def service(make_settings: Callable[..., Settings]) -> Iterator[tuple[str, FastAPI]]:
+    with simulated_service(make_settings, EVEN_MIX, SEED) as running:
+        yield running
 
 
 async def run_campaign(api: httpx.AsyncClient, numbers: list[str]) -> int:
@@ -533,19 +542,8 @@ ALL_QUESTIONS = ("satisfaction", "age", "letdown", "recommend", "channel", "comm
 
 @pytest.fixture
 def talkers_service(make_settings: Callable[..., Settings]) -> Iterator[tuple[str, FastAPI]]:
-    port = free_port()
-    settings = make_settings(
-        scheduler_enabled=True,
-        scheduler_interval_seconds=0.2,
-        public_base_url=f"http://127.0.0.1:{port}",
-        mock_simulation=True,
-        mock_simulation_mix=TALKERS_MIX,
-        mock_simulation_seed=TALKERS_SEED,
-        mock_step_delay_seconds=0.01,
-    )
-    app = closing_provider(create_app(settings))
-    with serve(app, port=port) as url:
-        yield url, app
+    with simulated_service(make_settings, TALKERS_MIX, TALKERS_SEED) as running:
+        yield running
 
 
 def example_document() -> dict[str, Any]:
@@ -743,19 +741,8 @@ CALLERS_BACK = [f"+3902123460{n:02d}" for n in range(1, 5)]
 
 @pytest.fixture
 def callers_back_service(make_settings: Callable[..., Settings]) -> Iterator[tuple[str, FastAPI]]:
-    port = free_port()
-    settings = make_settings(
-        scheduler_enabled=True,
-        scheduler_interval_seconds=0.2,
-        public_base_url=f"http://127.0.0.1:{port}",
-        mock_simulation=True,
-        mock_simulation_mix="calls_back=1",
-        mock_simulation_seed=SEED,
-        mock_step_delay_seconds=0.01,
-    )
-    app = closing_provider(create_app(settings))
-    with serve(app, port=port) as url:
-        yield url, app
+    with simulated_service(make_settings, "calls_back=1", SEED) as running:
+        yield running
 
 
 async def test_a_person_who_missed_the_call_rings_back_and_takes_the_survey(

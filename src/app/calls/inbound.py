@@ -32,6 +32,7 @@ from app.dialogue.phrases import PHRASES
 from app.dialogue.survey import Language
 from app.dialogue.texts import render
 from app.logs import mask_phone
+from app.suppression.numbers import listed_hash_sql
 from app.telephony.base import InboundCall, Listening, Reply, VoiceTurn
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ DNC_REASON = "pressed 9 on a call to the campaign's number"
 _WRITTEN_NUMBER = re.compile(r"\+[0-9][0-9 ().\-]{6,30}")
 
 # The key a forgotten person's number is listed under (app.suppression.numbers.listed_hash).
-_HASHED = "'sha256:' || encode(sha256(convert_to(CAST(:number AS text), 'UTF8')), 'hex')"
+_HASHED = listed_hash_sql("CAST(:number AS text)")
 # The campaign the caller most likely calls back: the one that dialled them from this number.
 _TO_MATCHES = "coalesce(c.caller_id, CAST(:default_number AS text)) = CAST(:to AS text)"
 

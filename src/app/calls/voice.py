@@ -274,14 +274,7 @@ async def _apply(
 
 async def _voicemail_left(session: AsyncSession, turn: _Turn) -> None:
     turn.contact.voicemail_left_at = func.now()
-    await record_event(
-        session,
-        contact_id=turn.contact.id,
-        campaign_id=turn.campaign.id,
-        attempt_id=turn.attempt.id,
-        kind=VOICEMAIL,
-        detail={},
-    )
+    await _audit(session, turn, VOICEMAIL, {})
     log.info("Voicemail message left for contact %s", turn.contact.id)
 
 
@@ -289,13 +282,17 @@ async def _audit_consent(session: AsyncSession, turn: _Turn) -> None:
     event = turn.event
     said = event.text if isinstance(event, Speech) else getattr(event, "digits", "")
     confidence = event.confidence if isinstance(event, Speech) else None
+    await _audit(session, turn, CONSENT, {"said": said, "confidence": confidence})
+
+
+async def _audit(session: AsyncSession, turn: _Turn, kind: str, detail: dict[str, Any]) -> None:
     await record_event(
         session,
         contact_id=turn.contact.id,
         campaign_id=turn.campaign.id,
         attempt_id=turn.attempt.id,
-        kind=CONSENT,
-        detail={"said": said, "confidence": confidence},
+        kind=kind,
+        detail=detail,
     )
 
 

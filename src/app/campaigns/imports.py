@@ -9,11 +9,9 @@ an upload that fails or stops half way leaves nothing behind.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterable, Callable, Sequence
 from typing import Any
 
-import asyncpg
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +20,8 @@ from app.campaigns.models import ContactState
 from app.campaigns.schemas import REJECTIONS_LISTED, ImportReport, Rejection
 from app.campaigns.uploads import UploadReader
 from app.db.base import sql_literal
+from app.db.copying import OverlappedCopy, copy_connection
+from app.suppression.numbers import listed_hash_sql
 from app.web.bodies import rechunk
 
 # About 10,000 short rows: small enough to keep memory flat and the worker thread's turns
@@ -67,7 +67,7 @@ WITH firsts AS (
     SELECT :campaign_id, s.phone_number, s.external_id, s.name, s.timezone,
            s.time_zone_candidates, s.attributes, s.language,
            CASE WHEN EXISTS (SELECT 1 FROM do_not_call d WHERE d.phone_number IN (s.phone_number,
-                    'sha256:' || encode(sha256(convert_to(s.phone_number, 'UTF8')), 'hex')))
+                    {listed_hash_sql("s.phone_number")}))
                 THEN {DO_NOT_CALL} ELSE {PENDING} END,
            now()
     FROM {STAGING} s JOIN firsts f ON f.first_row = s.row_no
@@ -115,11 +115,14 @@ async def stage(
     `progress`, when given, is told how many more bytes were checked after each piece.
     """
     await session.execute(_CREATE_STAGING)
-    # COPY is asyncpg's own: it runs on the session's connection, in its transaction.
-    driver = (await (await session.connection()).get_raw_connection()).driver_connection
-    if driver is None:  # only on a connection SQLAlchemy has given up, after an error
-        raise RuntimeError("the session's database connection is closed")
-    copier = _Copier(driver)
+    connection = await copy_connection(session)
+
+    async def copy(batch: PreparedContacts) -> None:
+        for records, columns in (batch.rows, CONTACT_COLUMNS), (batch.rejected, REJECTION_COLUMNS):
+            if records:
+                await connection.copy_records_to_table(STAGING, records=records, columns=columns)
+
+    copier = OverlappedCopy(copy)
     try:
         async for piece in rechunk(body, PIECE_BYTES):
             await copier.send(await asyncio.to_thread(_check, reader, normaliser, piece))
@@ -152,33 +155,3 @@ def build_report(counts: Row[Any], rejected: Sequence[Row[Any]]) -> ImportReport
 def _check(reader: UploadReader, normaliser: Normaliser, piece: bytes | None) -> PreparedContacts:
     """The rows that `piece` completes, checked (None: the body has ended)."""
     return normaliser.batch(reader.close() if piece is None else reader.feed(piece))
-
-
-class _Copier:
-    """COPYs batches into the staging table, each while the next one is being checked."""
-
-    def __init__(self, connection: asyncpg.Connection) -> None:
-        self._connection = connection
-        self._running: asyncio.Task[None] | None = None
-
-    async def send(self, batch: PreparedContacts) -> None:
-        await self.drain()
-        self._running = asyncio.create_task(self._copy(batch))
-
-    async def _copy(self, batch: PreparedContacts) -> None:
-        for records, columns in (batch.rows, CONTACT_COLUMNS), (batch.rejected, REJECTION_COLUMNS):
-            if records:
-                await self._connection.copy_records_to_table(
-                    STAGING, records=records, columns=columns
-                )
-
-    async def drain(self) -> None:
-        """Wait for the COPY under way, raising its error."""
-        running, self._running = self._running, None
-        if running is not None:
-            await running
-
-    async def settle(self) -> None:
-        """After a failure: let a COPY under way end, so the connection can roll back."""
-        with contextlib.suppress(Exception):
-            await self.drain()

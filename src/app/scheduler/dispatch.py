@@ -19,6 +19,7 @@ from app.logs import mask_phone, one_line
 from app.metrics import CALLS_DISPATCHED
 from app.scheduler.bounded import gather_bounded
 from app.scheduler.window import CallWindow, InvalidWindow, open_zones
+from app.suppression.numbers import listed_hash_sql
 from app.telephony.base import CallRequest, InvalidNumberError, TelephonyError, TelephonyProvider
 from app.telephony.callbacks import CallUrls
 
@@ -64,8 +65,8 @@ WITH due AS (
       -- "every contact is listed", and the claim scanned the whole campaign (bench/README.md).
       AND (SELECT true
            WHERE NOT EXISTS (SELECT 1 FROM do_not_call d WHERE d.phone_number = ct.phone_number)
-             AND NOT EXISTS (SELECT 1 FROM do_not_call d WHERE d.phone_number = 'sha256:'
-                             || encode(sha256(convert_to(ct.phone_number, 'UTF8')), 'hex'))
+             AND NOT EXISTS (SELECT 1 FROM do_not_call d
+                             WHERE d.phone_number = {listed_hash_sql("ct.phone_number")})
           ) IS NOT NULL
     -- Appointments first (dial_rank 0), then the longest-waiting: the order of ix_contacts_due.
     ORDER BY ct.dial_rank, ct.next_attempt_at, ct.id

@@ -13,17 +13,15 @@ INSERT … ON CONFLICT DO NOTHING writes three, and took half the time (45 s aga
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 
-import asyncpg
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.campaigns.models import ContactState
 from app.db.base import sql_literal
+from app.db.copying import OverlappedCopy, copy_connection
 from app.suppression.reading import Checked
 
 STAGING = "dnc_import"
@@ -66,14 +64,23 @@ WHERE ct.state = {PENDING}
 async def stage(session: AsyncSession, pieces: AsyncIterator[Checked]) -> int:
     """Create the staging table and COPY every piece into it; return how many numbers."""
     await session.execute(_CREATE_STAGING)
-    copier = _Copier(await _driver(session))
+    connection = await copy_connection(session)
+    staged = 0
+
+    async def copy(piece: Checked) -> None:
+        nonlocal staged
+        await connection.copy_to_table(STAGING, source=_once(piece.copy))
+        staged += piece.numbers
+
+    copier = OverlappedCopy(copy)
     try:
         async for piece in pieces:
-            await copier.send(piece)
+            if piece.numbers:
+                await copier.send(piece)
         await copier.drain()
     finally:
         await copier.settle()
-    return copier.staged
+    return staged
 
 
 async def merge(session: AsyncSession, *, source: str, reason: str) -> int:
@@ -95,44 +102,6 @@ async def suppress_pending_contacts(session: AsyncSession) -> int:
 
 def _count(result: object) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]  # a CursorResult of a DML statement
-
-
-async def _driver(session: AsyncSession) -> asyncpg.Connection:
-    # COPY is asyncpg's own: it runs on the session's connection, in its transaction.
-    driver = (await (await session.connection()).get_raw_connection()).driver_connection
-    if driver is None:  # only on a connection SQLAlchemy has given up, after an error
-        raise RuntimeError("the session's database connection is closed")
-    connection: asyncpg.Connection = driver
-    return connection
-
-
-class _Copier:
-    """COPYs each piece into the staging table while the caller checks the next one."""
-
-    def __init__(self, connection: asyncpg.Connection) -> None:
-        self._connection = connection
-        self._running: asyncio.Task[None] | None = None
-        self.staged = 0
-
-    async def send(self, piece: Checked) -> None:
-        await self.drain()
-        if piece.numbers:
-            self._running = asyncio.create_task(self._copy(piece))
-
-    async def _copy(self, piece: Checked) -> None:
-        await self._connection.copy_to_table(STAGING, source=_once(piece.copy))
-        self.staged += piece.numbers
-
-    async def drain(self) -> None:
-        """Wait for the COPY under way, raising its error."""
-        running, self._running = self._running, None
-        if running is not None:
-            await running
-
-    async def settle(self) -> None:
-        """After a failure: let a COPY under way end, so the connection can roll back."""
-        with contextlib.suppress(Exception):
-            await self.drain()
 
 
 async def _once(data: bytes) -> AsyncIterator[bytes]:

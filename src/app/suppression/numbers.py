@@ -38,6 +38,11 @@ def listed_hash(e164: str) -> str:
     return HASH_PREFIX + hashlib.sha256(e164.encode()).hexdigest()
 
 
+def listed_hash_sql(number: str) -> str:
+    """`listed_hash` as an SQL expression of the SQL text expression `number`."""
+    return f"'{HASH_PREFIX}' || encode(sha256(convert_to({number}, 'UTF8')), 'hex')"
+
+
 def check_region(region: str | None) -> str | None:
     """The region in upper case, or ValueError when phonenumbers does not know it."""
     if region is None or not region.strip():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 from callsim.twilio.calls import EmulatedCall, call_params, rfc2822
 from callsim.twilio.interpreter import Interpreter
@@ -98,30 +99,34 @@ def start_inbound(emulator: Emulator, call: EmulatedCall) -> None:
 async def play_inbound(call: EmulatedCall, emulator: Emulator) -> None:
     """A call to the number: its Voice URL is fetched while it rings, then played like any call;
     the number's status callback hears of the end (`completed` only, as Twilio sends it)."""
-    callbacks = Callbacks(call, emulator)
-    try:
+
+    async def ring_and_talk(callbacks: Callbacks) -> None:
         await emulator.pause()
         call.status = "ringing"
         await Interpreter(call, emulator).run()
         call.end("completed")
-        await callbacks.emit("completed")
-        await callbacks.flush()
-    except Exception as exc:  # a bug here must show in the call record, not kill the server
-        log.exception("emulated inbound call %s failed", call.sid)
-        call.note(f"emulator error: {type(exc).__name__}: {exc}")
-        call.end("failed")
-    finally:
-        call.finished.set()
+
+    await _played(call, emulator, ring_and_talk)
 
 
 async def play_call(call: EmulatedCall, emulator: Emulator) -> None:
-    callbacks = Callbacks(call, emulator)
-    try:
+    async def dial_and_talk(callbacks: Callbacks) -> None:
         await _connect(call, emulator, callbacks)
         await _hold(call)
         if call.status == "in-progress":
             await Interpreter(call, emulator).run()
             call.end("completed")
+
+    await _played(call, emulator, dial_and_talk)
+
+
+async def _played(
+    call: EmulatedCall, emulator: Emulator, play: Callable[[Callbacks], Awaitable[None]]
+) -> None:
+    """Play a call, then report its end; a failure shows in the call record."""
+    callbacks = Callbacks(call, emulator)
+    try:
+        await play(callbacks)
         await callbacks.emit("completed")
         await callbacks.flush()
     except Exception as exc:  # a bug here must show in the call record, not kill the server
