@@ -10,8 +10,10 @@ Only the standard library is used here: this file runs before anything is instal
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -45,6 +47,29 @@ def ensure_venv() -> None:
     STAMP.write_text(wanted)
 
 
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def ensure_browser() -> None:
+    """The console's tests drive a real Chromium: Playwright's own, or the system's. Where there
+    is none and this runs as root on Debian, install the distribution's package."""
+    own = glob.glob(str(Path.home() / ".cache/ms-playwright/chromium-*/chrome-linux*/chrome"))
+    if os.environ.get("CHROMIUM_PATH") or own or any(shutil.which(b) for b in BROWSERS):
+        return
+    if os.name != "posix" or os.geteuid() != 0 or not shutil.which("apt-get"):
+        return  # the browser tests fail and say how to get one
+    print("Installing Chromium for the console's browser tests (apt-get) ...", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    apt = ["apt-get", "-q", "-y", "-o", "Dpkg::Use-Pty=0"]
+
+    def apt_get(*args: str) -> int:
+        return subprocess.run([*apt, *args], env=env, stdout=subprocess.DEVNULL).returncode
+
+    if apt_get("install", "chromium") != 0:  # the package lists may be stale or missing
+        apt_get("update")
+        apt_get("install", "chromium")
+
+
 def run(cmd: list[str]) -> int:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT / "src")
@@ -73,6 +98,7 @@ def main(argv: list[str]) -> int:
     ensure_venv()
     command, rest = argv[0], argv[1:]
     if command == "test":
+        ensure_browser()
         return test(rest)
     if command == "demo":
         return run([str(BIN / "voicesurvey"), "demo", *rest])

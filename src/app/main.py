@@ -9,11 +9,18 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
 
 from app.campaigns.router import DOCUMENT_MAX_BYTES, IMPORT_MAX_BYTES
 from app.campaigns.router import router as campaigns_router
 from app.config import Settings, SettingsError, get_settings
+from app.console.errors import install as install_console_errors
+from app.console.rendering import STATIC_DIR as CONSOLE_STATIC_DIR
+from app.console.router import FORM_LIMITS as CONSOLE_FORM_LIMITS
+from app.console.router import public as console_public_router
+from app.console.router import router as console_router
 from app.db.embedded import leave_embedded
 from app.db.engine import make_engine, make_sessionmaker, resolve_database_url
 from app.db.migrate import upgrade_to_head
@@ -66,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             route_limit("POST", "/api/campaigns/{campaign_id}/contacts", IMPORT_MAX_BYTES),
             route_limit("POST", "/api/surveys/try", TRY_MAX_BYTES),
             route_limit("POST", "/api/do-not-call", DNC_IMPORT_MAX_BYTES),
+            *(route_limit("POST", path, size) for path, size in CONSOLE_FORM_LIMITS.items()),
         ],
     )
     app.include_router(health_router)
@@ -75,7 +83,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(surveys_router)
     app.include_router(suppression_router)
     app.include_router(telephony_router)
+    install_console_errors(app)
+    app.include_router(console_public_router)
+    app.include_router(console_router)
+    app.mount("/console/static", StaticFiles(directory=CONSOLE_STATIC_DIR), name="console-static")
+    app.add_api_route("/", _to_console, include_in_schema=False)
     return app
+
+
+async def _to_console() -> RedirectResponse:
+    return RedirectResponse("/console", status_code=307)
 
 
 @contextlib.asynccontextmanager

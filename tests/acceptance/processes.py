@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+import pytest
+
+from tests.support.postgres import PgServer
+from tests.support.syncdb import seed
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -102,3 +109,24 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None
             return
         time.sleep(0.1)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@contextlib.contextmanager
+def seeded_service(
+    pg_server: PgServer, pg_template: str, tmp_path_factory: pytest.TempPathFactory, name: str
+) -> Iterator[Service]:
+    """The service, scheduler off, on a database of its own holding a draft campaign with three
+    contacts (for a fuzzer's ids to find); its log must end without a traceback."""
+    database = asyncio.run(pg_server.create_database(pg_template))
+    database_url = pg_server.database_url(database)
+    seed(database_url, contacts=3, status="draft")
+    log = tmp_path_factory.mktemp(name) / "service.log"
+    service = Service(service_env(database_url, SCHEDULER_ENABLED="false"), log)
+    try:
+        wait_until(lambda: "Application startup complete" in service.log(), 60, "start-up")
+        yield service
+    finally:
+        service.stop()
+        asyncio.run(pg_server.drop_database(database))
+    text = log.read_text(errors="replace")
+    assert "Traceback" not in text, text

@@ -8,7 +8,6 @@ the whole run to a minute or two on a small machine.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 
 import pytest
@@ -25,9 +24,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.acceptance.processes import Service, service_env, wait_until
+from tests.acceptance.processes import seeded_service
 from tests.support.postgres import PgServer
-from tests.support.syncdb import seed
 
 pytestmark = pytest.mark.acceptance
 
@@ -39,18 +37,8 @@ def service_url(
     pg_server: PgServer, pg_template: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """The service on a database of its own, with a campaign for the fuzzer's ids to find."""
-    name = asyncio.run(pg_server.create_database(pg_template))
-    database_url = pg_server.database_url(name)
-    seed(database_url, contacts=3, status="draft")
-    log = tmp_path_factory.mktemp("fuzz") / "service.log"
-    service = Service(service_env(database_url, SCHEDULER_ENABLED="false"), log)
-    try:
-        wait_until(lambda: "Application startup complete" in service.log(), 60, "start-up")
+    with seeded_service(pg_server, pg_template, tmp_path_factory, "fuzz") as service:
         yield service.url
-    finally:
-        service.stop()
-        asyncio.run(pg_server.drop_database(name))
-        assert "Traceback" not in log.read_text(errors="replace"), log.read_text()
 
 
 # Every operation of the schema: a new endpoint must be added here, and so gets fuzzed.

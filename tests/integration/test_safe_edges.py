@@ -201,9 +201,14 @@ async def test_ids_and_offsets_beyond_64_bits_are_a_422_naming_them(
     assert name in [loc[-1] for loc in locs(response)]
 
 
-@pytest.mark.parametrize("query", [f"attempt_id={BIG}", "attempt_id=-1", "attempt_id=1&turn=1e9"])
-async def test_webhook_ids_beyond_64_bits_are_a_422(client: httpx.AsyncClient, query: str) -> None:
-    response = await client.post(f"/webhooks/telephony/voice?{query}", json={})
+@pytest.mark.parametrize("path", ["voice", "events"])
+@pytest.mark.parametrize(
+    "query", [f"attempt_id={BIG}", "attempt_id=-1", "attempt_id=", "attempt_id=1&turn=1e9"]
+)
+async def test_webhook_ids_that_are_not_ids_are_a_422(
+    client: httpx.AsyncClient, path: str, query: str
+) -> None:
+    response = await client.post(f"/webhooks/telephony/{path}?{query}", json={})
 
     assert response.status_code == 422, response.text
 

@@ -143,6 +143,8 @@ async def _set_up(api: httpx.AsyncClient, document: dict[str, Any], csv_rows: st
         f"{imported.json()['imported']} contacts, up to {document['max_concurrent_calls']} calls "
         "at once, simulated respondents"
     )
+    console = f"{str(api.base_url).rstrip('/')}/console/campaigns/{campaign_id}"
+    out.print(f"watch it in the operator console: {console}")
     return campaign_id
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,17 +29,18 @@ ANSWERED_COUNT_SQL = """
 (SELECT count(*) FROM jsonb_each(r.answers) AS e WHERE e.value ->> 'skipped' IS NULL)
 """
 
-# One row per distinct (contact state, set of [outcome, questions answered] of its attempts).
+# One row per distinct (campaign, contact state, set of [outcome, questions answered] of its
+# attempts), for one campaign or a page of them.
 _CONTACT_GROUPS = text(f"""
 WITH attempt AS (
     SELECT a.contact_id, a.outcome,
            CASE WHEN r.id IS NOT NULL THEN {ANSWERED_COUNT_SQL} END AS answered
     FROM call_attempts AS a
     LEFT JOIN survey_responses AS r ON r.call_attempt_id = a.id
-    WHERE a.campaign_id = :campaign_id AND a.outcome IS NOT NULL
+    WHERE a.campaign_id = ANY(CAST(:campaign_ids AS bigint[])) AND a.outcome IS NOT NULL
 ),
 per_contact AS (
-    SELECT c.state,
+    SELECT c.campaign_id, c.state,
            coalesce(
                jsonb_agg(DISTINCT jsonb_build_array(t.outcome, t.answered))
                    FILTER (WHERE t.outcome IS NOT NULL),
@@ -47,10 +48,11 @@ per_contact AS (
            ) AS attempts
     FROM contacts AS c
     LEFT JOIN attempt AS t ON t.contact_id = c.id
-    WHERE c.campaign_id = :campaign_id
+    WHERE c.campaign_id = ANY(CAST(:campaign_ids AS bigint[]))
     GROUP BY c.id
 )
-SELECT state, attempts, count(*) AS contacts FROM per_contact GROUP BY state, attempts
+SELECT campaign_id, state, attempts, count(*) AS contacts
+FROM per_contact GROUP BY campaign_id, state, attempts
 """)
 
 # Free-text values are never grouped: they are unbounded and personal.
@@ -126,15 +128,23 @@ async def disposition_counts(
     *, session: AsyncSession, campaign_id: int, questions: int
 ) -> Counter[str]:
     """Count the campaign's contacts by AAPOR disposition code."""
-    counts: Counter[str] = Counter({d.code: 0 for d in DISPOSITIONS})
-    for state, attempts, contacts in await session.execute(
-        _CONTACT_GROUPS, {"campaign_id": campaign_id}
-    ):
+    counts = await disposition_counts_of(session=session, questions={campaign_id: questions})
+    return counts[campaign_id]
+
+
+async def disposition_counts_of(
+    *, session: AsyncSession, questions: Mapping[int, int]
+) -> dict[int, Counter[str]]:
+    """Count the contacts of several campaigns by AAPOR disposition code, in one query;
+    `questions` gives each campaign's number of questions."""
+    counts = {cid: Counter({d.code: 0 for d in DISPOSITIONS}) for cid in questions}
+    rows = await session.execute(_CONTACT_GROUPS, {"campaign_ids": list(questions)})
+    for campaign_id, state, attempts, contacts in rows:
         dispositions = [
-            attempt_disposition(outcome, answered=answered, questions=questions)
+            attempt_disposition(outcome, answered=answered, questions=questions[campaign_id])
             for outcome, answered in attempts
         ]
-        counts[contact_disposition(state, dispositions).code] += contacts
+        counts[campaign_id][contact_disposition(state, dispositions).code] += contacts
     return counts
 
 

@@ -34,8 +34,9 @@ class CallUrls:
 def query_id(query: Mapping[str, str], name: str) -> int | None:
     """A non-negative id from the query string (None when absent); WebhookInvalid names it."""
     raw = query.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return None
+    # The URLs given to the provider always carry a number: an empty one was not ours.
     if not raw.isascii() or not raw.isdigit() or int(raw) > BIGINT_MAX:
         raise WebhookInvalid(f"{name}: not an id (a whole number from 0 to {BIGINT_MAX})")
     return int(raw)
