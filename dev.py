@@ -50,24 +50,35 @@ def ensure_venv() -> None:
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
-def ensure_browser() -> None:
-    """The console's tests drive a real Chromium: Playwright's own, or the system's. Where there
-    is none and this runs as root on Debian, install the distribution's package."""
+def _browser_present() -> bool:
     own = glob.glob(str(Path.home() / ".cache/ms-playwright/chromium-*/chrome-linux*/chrome"))
-    if os.environ.get("CHROMIUM_PATH") or own or any(shutil.which(b) for b in BROWSERS):
+    return bool(os.environ.get("CHROMIUM_PATH") or own or any(shutil.which(b) for b in BROWSERS))
+
+
+def _pgbouncer_present() -> bool:
+    return bool(shutil.which("pgbouncer") or Path("/usr/sbin/pgbouncer").is_file())
+
+
+# Debian packages the tests use: a browser for the console, PgBouncer for the pooler test.
+SYSTEM_PACKAGES = {"chromium": _browser_present, "pgbouncer": _pgbouncer_present}
+
+
+def ensure_system_packages() -> None:
+    """Install the tests' system packages that are missing, when this runs as root on Debian;
+    elsewhere the tests that need them say how to get them."""
+    missing = [name for name, present in SYSTEM_PACKAGES.items() if not present()]
+    if not missing or os.name != "posix" or os.geteuid() != 0 or not shutil.which("apt-get"):
         return
-    if os.name != "posix" or os.geteuid() != 0 or not shutil.which("apt-get"):
-        return  # the browser tests fail and say how to get one
-    print("Installing Chromium for the console's browser tests (apt-get) ...", flush=True)
+    print(f"Installing {' and '.join(missing)} for the tests (apt-get) ...", flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     apt = ["apt-get", "-q", "-y", "-o", "Dpkg::Use-Pty=0"]
 
     def apt_get(*args: str) -> int:
         return subprocess.run([*apt, *args], env=env, stdout=subprocess.DEVNULL).returncode
 
-    if apt_get("install", "chromium") != 0:  # the package lists may be stale or missing
+    if apt_get("install", *missing) != 0:  # the package lists may be stale or missing
         apt_get("update")
-        apt_get("install", "chromium")
+        apt_get("install", *missing)
 
 
 def run(cmd: list[str]) -> int:
@@ -98,7 +109,7 @@ def main(argv: list[str]) -> int:
     ensure_venv()
     command, rest = argv[0], argv[1:]
     if command == "test":
-        ensure_browser()
+        ensure_system_packages()
         return test(rest)
     if command == "demo":
         return run([str(BIN / "voicesurvey"), "demo", *rest])

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -19,6 +26,10 @@ class Settings(BaseSettings):
 
     # Database
     database_url: str | None = None
+    # With DATABASE_URL through a transaction pooler (PgBouncer, pool_mode=transaction), the
+    # leader election's session lock and the migrations' lock need a connection of their own,
+    # straight to PostgreSQL: this one. Set, the pool is also made pooler-safe.
+    leader_database_url: str | None = None
     embedded_pg_dir: Path = Path(".data/postgres")
     # Pool plus overflow is twice this, per worker: keep 2 x size x workers under max_connections.
     db_pool_size: int = Field(default=10, ge=1, le=50)
@@ -72,7 +83,7 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
 
-    @field_validator("database_url")
+    @field_validator("database_url", "leader_database_url")
     @classmethod
     def _async_driver(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
@@ -97,6 +108,15 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _leader_needs_a_database(self) -> Self:
+        if self.leader_database_url is not None and self.database_url is None:
+            raise ValueError(
+                "LEADER_DATABASE_URL is set but DATABASE_URL is not: the embedded server needs "
+                "no separate leader connection"
+            )
+        return self
 
     @property
     def election_interval(self) -> float:

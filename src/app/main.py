@@ -6,11 +6,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import Message, Receive, Scope, Send
 
 from app.campaigns.router import DOCUMENT_MAX_BYTES, IMPORT_MAX_BYTES
@@ -22,8 +22,14 @@ from app.console.router import FORM_LIMITS as CONSOLE_FORM_LIMITS
 from app.console.router import public as console_public_router
 from app.console.router import router as console_router
 from app.db.embedded import leave_embedded
-from app.db.engine import make_engine, make_sessionmaker, resolve_database_url
-from app.db.migrate import upgrade_to_head
+from app.db.engine import (
+    Databases,
+    asyncpg_dsn,
+    make_engine,
+    make_sessionmaker,
+    resolve_databases,
+)
+from app.db.migrate import migrate
 from app.logs import configure_logging
 from app.reports.router import router as reports_router
 from app.scheduler.leader import LeaderElection
@@ -106,10 +112,14 @@ async def running_service(app: FastAPI, settings: Settings | None) -> AsyncItera
         raise StartupError(str(exc)) from None
     configure_logging(settings.log_level, settings.log_format)
     log.info("Application starting")
-    engine = make_engine(await _database_url(settings), pool_size=settings.db_pool_size)
+    databases = await _databases(settings)
+    engine = make_engine(
+        databases.pool_url, pool_size=settings.db_pool_size, pooler=databases.pooled
+    )
     try:
-        await _migrate(engine)
+        await _migrate(engine, databases)
         app.state.settings = settings
+        app.state.databases = databases
         app.state.engine = engine
         app.state.sessions = make_sessionmaker(engine)
         app.state.provider = _provider(settings)
@@ -123,11 +133,13 @@ async def running_service(app: FastAPI, settings: Settings | None) -> AsyncItera
         log.info("Application stopped")
 
 
-async def _database_url(settings: Settings) -> str:
+async def _databases(settings: Settings) -> Databases:
     if settings.database_url is None:
         log.info("DATABASE_URL is not set: using the embedded PostgreSQL")
+    elif settings.leader_database_url is not None:
+        log.info("DATABASE_URL goes through a pooler; leader lock and migrations go direct")
     try:
-        return await asyncio.to_thread(resolve_database_url, settings)
+        return await asyncio.to_thread(resolve_databases, settings)
     except Exception as exc:
         log.error("Database start-up failed: %s", exc)
         raise StartupError(str(exc)) from None
@@ -141,9 +153,9 @@ def _provider(settings: Settings) -> TelephonyProvider:
         raise StartupError(str(exc)) from None
 
 
-async def _migrate(engine: Any) -> None:
+async def _migrate(engine: AsyncEngine, databases: Databases) -> None:
     try:
-        await upgrade_to_head(engine)
+        await migrate(engine, databases)
     except Exception as exc:
         log.error("Database unreachable or migration failed: %s: %s", type(exc).__name__, exc)
         raise StartupError(str(exc)) from None
@@ -156,10 +168,9 @@ async def _scheduler(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
         yield
         return
     ctx = TickContext.from_settings(settings, app.state.sessions, app.state.provider)
-    dsn = app.state.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     loop = SchedulerLoop(
         ctx,
-        LeaderElection(dsn),
+        LeaderElection(asyncpg_dsn(app.state.databases.direct_url)),
         interval=settings.scheduler_interval_seconds,
         election_interval=settings.election_interval,
     )

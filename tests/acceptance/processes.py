@@ -21,9 +21,9 @@ from tests.support.syncdb import seed
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def free_port() -> int:
+def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         port: int = s.getsockname()[1]
         return port
 
@@ -66,20 +66,26 @@ class Service:
     """One `uvicorn app.main:app` command, its port and its log file."""
 
     def __init__(
-        self, env: dict[str, str], log_path: Path, workers: int = 1, port: int | None = None
+        self,
+        env: dict[str, str],
+        log_path: Path,
+        workers: int = 1,
+        port: int | None = None,
+        host: str = "127.0.0.1",
     ) -> None:
-        self.port = port or free_port()
+        self.host = host
+        self.port = port or free_port(host)
         self.log_path = log_path
         self._log = log_path.open("wb")
-        cmd = [sys.executable, "-m", "uvicorn", "app.main:app", "--port", str(self.port)]
-        cmd += ["--workers", str(workers)]
+        cmd = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", host]
+        cmd += ["--port", str(self.port), "--workers", str(workers)]
         self.proc = subprocess.Popen(
             cmd, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT
         )
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

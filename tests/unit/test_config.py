@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from app.config import Settings, SettingsError, get_settings
+from app.db.engine import POOLER_CONNECT_ARGS, Databases, resolve_databases
 
 
 @pytest.fixture(autouse=True)
@@ -111,6 +112,29 @@ def test_database_url_points_at_asyncpg(url: str | None, expected: str | None) -
 def test_database_url_must_be_postgres(url: str) -> None:
     with pytest.raises(ValidationError, match="must be a postgresql:// URL"):
         settings(database_url=url)
+
+
+def test_a_leader_database_url_goes_with_a_database_url() -> None:
+    both = settings(database_url="postgres://u@pooler/db", leader_database_url="postgres://u@pg/db")
+    assert both.leader_database_url == "postgresql+asyncpg://u@pg/db"
+    with pytest.raises(ValidationError, match="LEADER_DATABASE_URL is set but DATABASE_URL"):
+        settings(leader_database_url="postgres://u@pg/db")
+    with pytest.raises(ValidationError, match="must be a postgresql:// URL"):
+        settings(database_url="postgres://u@pooler/db", leader_database_url="mysql://u@h/db")
+
+
+def test_behind_a_pooler_the_pool_prepares_no_named_statement() -> None:
+    databases = resolve_databases(
+        settings(database_url="postgres://u@pooler/db", leader_database_url="postgres://u@pg/db")
+    )
+    assert databases == Databases(
+        "postgresql+asyncpg://u@pooler/db", "postgresql+asyncpg://u@pg/db", pooled=True
+    )
+    assert POOLER_CONNECT_ARGS["statement_cache_size"] == 0
+    assert POOLER_CONNECT_ARGS["prepared_statement_name_func"]() == ""
+    assert set(POOLER_CONNECT_ARGS["server_settings"]) == {"application_name"}
+    direct = resolve_databases(settings(database_url="postgres://u@pg/db"))
+    assert direct.direct_url == direct.pool_url and not direct.pooled
 
 
 # --- PUBLIC_BASE_URL -------------------------------------------------------------------------

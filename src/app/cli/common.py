@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.campaigns.errors import CampaignError
 from app.config import Settings, SettingsError, get_settings
-from app.db.engine import make_engine, make_sessionmaker, resolve_database_url
-from app.db.migrate import upgrade_to_head
+from app.db.engine import make_engine, make_sessionmaker, resolve_databases
+from app.db.migrate import migrate
 from app.logs import configure_logging, one_line
 
 T = TypeVar("T")
@@ -61,10 +61,10 @@ async def _wrapped(work: Callable[[], Awaitable[T]]) -> T:
 async def database(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """Sessions on the configured (or embedded) database, its schema brought up to date."""
     configure_logging("WARNING", settings.log_format)
-    url = await asyncio.to_thread(resolve_database_url, settings)
-    engine = make_engine(url, pool_size=2)
+    databases = await asyncio.to_thread(resolve_databases, settings)
+    engine = make_engine(databases.pool_url, pool_size=2, pooler=databases.pooled)
     try:
-        await upgrade_to_head(engine)
+        await migrate(engine, databases)
         yield make_sessionmaker(engine)
     finally:
         await engine.dispose()

@@ -12,6 +12,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.db.engine import Databases, make_engine
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -41,6 +43,19 @@ async def upgrade_to_head(engine: AsyncEngine) -> None:
         finally:
             await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK_KEY})
             await conn.commit()
+
+
+async def migrate(engine: AsyncEngine, databases: Databases) -> None:
+    """Upgrade to head through the pool's engine, or, when the pool goes through a transaction
+    pooler, through a direct connection: the lock that serialises migrations is a session lock."""
+    if not databases.pooled:
+        await upgrade_to_head(engine)
+        return
+    direct = make_engine(databases.direct_url, pool_size=1)
+    try:
+        await upgrade_to_head(direct)
+    finally:
+        await direct.dispose()
 
 
 def _upgrade(connection: Connection) -> None:
