@@ -16,6 +16,9 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# A results webhook key shorter than this could be guessed from the bodies it signs.
+MIN_SECRET_CHARS = 16
+
 
 class SettingsError(Exception):
     """A setting has a value the service cannot start with."""
@@ -80,6 +83,10 @@ class Settings(BaseSettings):
     admin_api_token: SecretStr | None = None
     metrics_token: SecretStr | None = None
 
+    # Signs each results webhook request (HMAC-SHA256 of the body); unset, results of campaigns
+    # with a results_webhook_url wait in the outbox and nothing unsigned is ever sent.
+    results_webhook_secret: SecretStr | None = None
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
 
@@ -101,6 +108,16 @@ class Settings(BaseSettings):
     def _empty_token_is_no_token(cls, value: SecretStr | None) -> SecretStr | None:
         # An empty token would let an empty "Authorization: Bearer " header in.
         return None if value is None or not value.get_secret_value().strip() else value
+
+    @field_validator("results_webhook_secret")
+    @classmethod
+    def _strong_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        # Empty reads as unset; a short key could be guessed from signed bodies.
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if len(value.get_secret_value()) < MIN_SECRET_CHARS:
+            raise ValueError(f"at least {MIN_SECRET_CHARS} characters")
+        return value
 
     @field_validator("public_base_url")
     @classmethod

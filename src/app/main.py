@@ -22,14 +22,9 @@ from app.console.router import FORM_LIMITS as CONSOLE_FORM_LIMITS
 from app.console.router import public as console_public_router
 from app.console.router import router as console_router
 from app.db.embedded import leave_embedded
-from app.db.engine import (
-    Databases,
-    asyncpg_dsn,
-    make_engine,
-    make_sessionmaker,
-    resolve_databases,
-)
+from app.db.engine import Databases, asyncpg_dsn, make_engine, make_sessionmaker, resolve_databases
 from app.db.migrate import migrate
+from app.deliveries.router import router as deliveries_router
 from app.logs import configure_logging
 from app.reports.router import router as reports_router
 from app.scheduler.leader import LeaderElection
@@ -89,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(surveys_router)
     app.include_router(suppression_router)
     app.include_router(telephony_router)
+    app.include_router(deliveries_router)
     install_console_errors(app)
     app.include_router(console_public_router)
     app.include_router(console_router)

@@ -101,6 +101,20 @@ INBOUND_CALLS = Counter(
     "and why), or listed (pressed 9 after the message).",
     ["kind"],
 )
+RESULTS_DELIVERED = Counter(
+    "voicesurvey_results_delivered",
+    "Interviews delivered to their results webhook (a 2xx answer), each counted once.",
+)
+RESULTS_FAILED_ATTEMPTS = Counter(
+    "voicesurvey_results_failed_attempts",
+    "Results webhook sends that failed (an answer not 2xx, a timeout, no connection); each is "
+    "tried again later.",
+)
+RESULTS_PENDING = Gauge(
+    "voicesurvey_results_pending",
+    "Interviews not delivered to their results webhook yet, as counted by the leader's deliverer.",
+    multiprocess_mode="livemostrecent",
+)
 
 # Every label value shows from the start, at 0, so that rate() sees the first increment.
 for _outcome in Outcome:

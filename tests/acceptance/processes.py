@@ -13,12 +13,19 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
+from app.scheduler.leader import LEADER_LOCK_KEY, LOCK_HOLDERS
+from tests.support.factories import call_window, campaign_document, csv_body
 from tests.support.postgres import PgServer
-from tests.support.syncdb import seed
+from tests.support.syncdb import query, seed
 
 ROOT = Path(__file__).resolve().parents[2]
+
+ALL_DAY = call_window(
+    start="00:00", end="23:59:59", days=["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -136,3 +143,42 @@ def seeded_service(
         asyncio.run(pg_server.drop_database(database))
     text = log.read_text(errors="replace")
     assert "Traceback" not in text, text
+
+
+_LEADER = f"""
+SELECT a.application_name FROM ({LOCK_HOLDERS}) h JOIN pg_stat_activity a ON a.pid = h.pid
+"""
+
+
+def leader_pid(database_url: str) -> int | None:
+    """The OS pid of the service process holding the scheduler's leader lock (none: None)."""
+    rows = query(database_url, _LEADER, LEADER_LOCK_KEY)
+    assert len(rows) <= 1, "two processes hold the leader lock"
+    return int(rows[0]["application_name"].rsplit("-", 1)[1]) if rows else None
+
+
+def run_simulated_campaign(
+    service: Service, numbers: list[str], *, timeout: float = 120, **document: object
+) -> int:
+    """Create a campaign open all day (two attempts, retries at once; `document` overrides),
+    import `numbers`, start it and wait until it is completed; return its id."""
+    body = campaign_document(
+        call_window=ALL_DAY, max_attempts=2, retry_after_minutes=[0], **document
+    )
+    with httpx.Client(base_url=service.url, timeout=30) as api:
+        created = api.post("/api/campaigns", json=body)
+        assert created.status_code == 201, created.text
+        campaign_id = int(created.json()["id"])
+        imported = api.post(
+            f"/api/campaigns/{campaign_id}/contacts",
+            content=csv_body(["phone_number"], *[[n] for n in numbers]).encode(),
+            headers={"content-type": "text/csv"},
+        )
+        assert imported.json()["imported"] == len(numbers), imported.text
+        assert api.post(f"/api/campaigns/{campaign_id}/start").status_code == 200
+
+        def finished() -> bool:
+            return api.get(f"/api/campaigns/{campaign_id}").json()["status"] == "completed"
+
+        wait_until(finished, timeout, "the campaign to complete")
+    return campaign_id

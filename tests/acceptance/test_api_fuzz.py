@@ -57,6 +57,7 @@ OPERATIONS = [
     "GET /api/campaigns/{campaign_id}/stats",
     "GET /api/campaigns/{campaign_id}/responses",
     "GET /api/campaigns/{campaign_id}/audit",
+    "GET /api/campaigns/{campaign_id}/deliveries",
     "POST /api/surveys/try",
     "POST /api/do-not-call",
     "GET /api/do-not-call",

@@ -7,18 +7,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.acceptance.processes import Service, free_port, service_env, wait_until
-from tests.support.factories import call_window, campaign_document, csv_body
+from tests.acceptance.processes import (
+    Service,
+    free_port,
+    run_simulated_campaign,
+    service_env,
+    wait_until,
+)
 from tests.support.syncdb import count_mismatches, duplicates, query
 
 pytestmark = pytest.mark.acceptance
 
-ALL_DAY = call_window(
-    start="00:00", end="23:59:59", days=["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-)
 NUMBERS = [f"+3902555000{n:02d}" for n in range(1, 13)]
 FINAL_STATES = {"completed", "refused", "partial", "not_reached", "do_not_call"}
 
@@ -39,33 +40,12 @@ def simulating_service(database_url: str, tmp_path: Path) -> Service:
     return service
 
 
-def run_campaign(service: Service) -> int:
-    document = campaign_document(call_window=ALL_DAY, max_attempts=2, retry_after_minutes=[0])
-    with httpx.Client(base_url=service.url, timeout=30) as api:
-        created = api.post("/api/campaigns", json=document)
-        assert created.status_code == 201, created.text
-        campaign_id = int(created.json()["id"])
-        imported = api.post(
-            f"/api/campaigns/{campaign_id}/contacts",
-            content=csv_body(["phone_number"], *[[n] for n in NUMBERS]).encode(),
-            headers={"content-type": "text/csv"},
-        )
-        assert imported.json()["imported"] == len(NUMBERS), imported.text
-        assert api.post(f"/api/campaigns/{campaign_id}/start").status_code == 200
-
-        def finished() -> bool:
-            return api.get(f"/api/campaigns/{campaign_id}").json()["status"] == "completed"
-
-        wait_until(finished, 120, "the campaign to complete")
-    return campaign_id
-
-
 def test_simulated_respondents_complete_a_campaign_through_the_public_webhooks(
     database_url: str, tmp_path: Path
 ) -> None:
     service = simulating_service(database_url, tmp_path)
     try:
-        run_campaign(service)
+        run_simulated_campaign(service, NUMBERS)
     finally:
         service.stop()
 

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from app.scheduler.leader import LEADER_LOCK_KEY, LOCK_HOLDERS
-from tests.acceptance.processes import Service, free_port, twilio_env, wait_until
+from tests.acceptance.processes import Service, free_port, leader_pid, twilio_env, wait_until
 from tests.support.pgbouncer import NOT_INSTALLED, Bouncer, pgbouncer_binary, running_pgbouncer
 from tests.support.postgres import PgServer
 from tests.support.proxy import RoundRobinProxy
@@ -37,9 +36,6 @@ ANSWERS = [
     {"speech": "email"},
     {"speech": "va tutto bene"},
 ]
-LEADER_PID = f"""
-SELECT a.application_name FROM ({LOCK_HOLDERS}) h JOIN pg_stat_activity a ON a.pid = h.pid
-"""
 
 
 @pytest.fixture
@@ -55,12 +51,6 @@ def emulator() -> Iterator[RunningEmulator]:
     # Slow enough that the interviews are still running when the leader is killed.
     with running_emulator(step_delay=0.25) as emu:
         yield emu
-
-
-def leader_pid(database_url: str) -> int | None:
-    rows = query(database_url, LEADER_PID, LEADER_LOCK_KEY)
-    assert len(rows) <= 1, "two processes hold the leader lock"
-    return int(rows[0][0].rsplit("-", 1)[1]) if rows else None
 
 
 def test_hosts_behind_pgbouncer_lose_their_leader_and_finish_every_interview(

@@ -346,3 +346,21 @@ async def test_odd_paths_get_a_4xx(app: FastAPI, path: str) -> None:
     async with await _client(app) as client:
         answer = await client.get(path)
         assert 400 <= answer.status_code < 500, (path, answer.status_code)
+
+
+async def test_a_campaign_with_a_results_webhook_shows_its_deliveries(
+    app: FastAPI, make_settings: Callable[..., Settings]
+) -> None:
+    async with await _client(app) as client:
+        plain = await create_campaign(client)
+        hooked = await create_campaign(client, results_webhook_url="https://results.example/in")
+        without = (await client.get(f"/console/campaigns/{plain['id']}/live")).text
+        assert 'id="deliveries"' not in without
+        held = (await client.get(f"/console/campaigns/{hooked['id']}/live")).text
+        assert 'id="deliveries"' in held and "Delivered <strong>0</strong>" in held
+        assert "Nothing is sent" in held and "RESULTS_WEBHOOK_SECRET" in held
+
+    signing = create_app(make_settings(results_webhook_secret="s" * 32))
+    async with signing.router.lifespan_context(signing), await _client(signing) as client:
+        page = (await client.get(f"/console/campaigns/{hooked['id']}/live")).text
+        assert 'id="deliveries"' in page and "Nothing is sent" not in page

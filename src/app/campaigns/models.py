@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Computed,
     Date,
     DateTime,
     ForeignKey,
@@ -90,6 +91,11 @@ class Campaign(Base):
         Boolean, nullable=False, server_default=text("true")
     )
     definition: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    # Where each contact's result is POSTed (app.deliveries): read from the document itself, so
+    # it can never disagree with it; the outbox triggers test it without reading the document.
+    results_webhook_url: Mapped[str | None] = mapped_column(
+        Text, Computed("definition ->> 'results_webhook_url'", persisted=True)
+    )
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = created_at_column()
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

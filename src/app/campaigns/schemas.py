@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, Self
+from urllib.parse import urlsplit
 
+import httpx
 import phonenumbers
 from pydantic import (
     BaseModel,
@@ -234,6 +236,40 @@ def _is_minutes(value: Any) -> bool:
     return is_int and 0 <= value <= MAX_RETRY_MINUTES
 
 
+MAX_URL_CHARS = 2048
+_WEBHOOK_URL = re.compile(r"^https?://\S+$")
+
+
+def _webhook_url(value: Any) -> str:
+    """An http(s) URL with a host and no credentials, as written (the results are POSTed to
+    it, signed: see app.deliveries)."""
+    if not isinstance(value, str):
+        raise ValueError("an http:// or https:// URL")
+    if len(value) > MAX_URL_CHARS:
+        raise ValueError(f"at most {MAX_URL_CHARS} characters")
+    if not _WEBHOOK_URL.fullmatch(value):
+        raise ValueError("an http:// or https:// URL, without spaces")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  # reading it checks it: a port must be a number up to 65535
+        httpx.URL(value)  # what the deliverer will send to
+    except (ValueError, httpx.InvalidURL) as exc:
+        raise ValueError(f"not a valid URL: {exc}") from None
+    if not parts.hostname:
+        raise ValueError("the URL needs a host")
+    if parts.username is not None or parts.password is not None:
+        # The campaign shows its document to every admin; the signature is the credential.
+        raise ValueError("no user name or password in the URL: requests are signed instead")
+    return value
+
+
+WebhookUrl = Annotated[
+    str,
+    BeforeValidator(_webhook_url),
+    WithJsonSchema({"type": "string", "maxLength": MAX_URL_CHARS, "pattern": _WEBHOOK_URL.pattern}),
+]
+
+
 RetryMinutes = Annotated[int, Field(ge=0, le=MAX_RETRY_MINUTES)]
 RuleName = Annotated[
     str, BeforeValidator(_rule_name), WithJsonSchema({"type": "string", "enum": list(RULE_NAMES)})
@@ -300,6 +336,8 @@ class CampaignDocument(_Strict):
     # Answers heard with less confidence are said back for confirmation (a question's own
     # confirm_below wins); unset, nothing is confirmed.
     confirm_below: float | None = Field(default=None, ge=0, le=1)
+    # Each contact's result is POSTed here, signed, once it reaches its final state.
+    results_webhook_url: WebhookUrl | None = None
 
     @model_validator(mode="after")
     def _a_language(self) -> Self:
@@ -364,7 +402,7 @@ class CampaignDocument(_Strict):
 _NEWER = frozenset(
     {"language", "languages", "quotas", "confirm_below", "screened_out", "ask_if",
      "screen_out_if", "retry_rules", "not_before", "not_after", "blackout_dates", "voicemail",
-     "inbound"}
+     "inbound", "results_webhook_url"}
 )  # fmt: skip
 
 
@@ -417,6 +455,7 @@ class CampaignSummary(BaseModel):
     not_before: date | None
     not_after: date | None
     resume_partials: bool
+    results_webhook_url: str | None = None
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None

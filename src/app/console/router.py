@@ -195,7 +195,7 @@ async def _campaign_page(
     **extra: Any,
 ) -> Response:
     try:
-        live = await live_view(session, campaign_id)
+        live = await live_view(session, campaign_id, request.app.state.settings)
     except NotFound as exc:
         return page(request, "error.html", {"message": exc.message}, status_code=404)
     dnc, dnc_error = await _dnc_entries(session, search)
@@ -213,7 +213,7 @@ async def _campaign_page(
 @router.get("/campaigns/{campaign_id}/live")
 async def campaign_live(campaign_id: CampaignId, request: Request, session: SessionDep) -> Response:
     try:
-        live = await live_view(session, campaign_id)
+        live = await live_view(session, campaign_id, request.app.state.settings)
     except NotFound as exc:
         return page(request, "error.html", {"message": exc.message}, status_code=404)
     # htmx stops polling on 286: a finished campaign no longer changes.

@@ -10,7 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.campaigns import service as campaigns
 from app.campaigns.models import Campaign, CampaignStatus, ContactState
+from app.config import Settings
 from app.console.charts import Bar, Histogram, Lines, bars, histogram, timeline_lines
+from app.deliveries.schemas import DeliverySummary
+from app.deliveries.service import delivery_summary, explained
 from app.dialogue.survey import QuestionType
 from app.dialogue.texts import render_markers
 from app.reports.overview import CampaignOverview, call_timeline, campaign_overviews
@@ -75,15 +78,19 @@ class LiveView:
     timeline: Lines
     questions: list[QuestionChart]
     free_text: list[FreeText]
-    deliveries: Any = None
+    deliveries: DeliverySummary | None  # only for a campaign with a results webhook
 
     @property
     def finished(self) -> bool:
         return self.campaign.status in FINISHED
 
 
-async def live_view(session: AsyncSession, campaign_id: int) -> LiveView:
+async def live_view(session: AsyncSession, campaign_id: int, settings: Settings) -> LiveView:
     campaign, total = await campaigns.get_campaign(session=session, campaign_id=campaign_id)
+    deliveries = None
+    if campaign.results_webhook_url is not None:
+        summary = await delivery_summary(session, campaign_id)
+        deliveries = explained(summary, settings)
     report = await campaign_report(session=session, campaign_id=campaign_id)
     timeline = await call_timeline(session=session, campaign_id=campaign_id)
     open_states = report.contacts[ContactState.PENDING] + report.contacts[ContactState.IN_PROGRESS]
@@ -103,6 +110,7 @@ async def live_view(session: AsyncSession, campaign_id: int) -> LiveView:
         timeline=timeline_lines(timeline, TIMELINE_WIDTH, TIMELINE_HEIGHT),
         questions=[_chart(qid, stats) for qid, stats in report.questions.items()],
         free_text=await free_text_answers(session, campaign_id),
+        deliveries=deliveries,
     )
 
 

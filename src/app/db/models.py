@@ -3,6 +3,7 @@
 from app.calls.models import CallAttempt, SurveyResponse, TelephonyEvent
 from app.campaigns.models import Campaign, CampaignQuota, Contact, ContactEvent, DoNotCall
 from app.db.base import Base
+from app.deliveries.models import ResultDelivery
 
 __all__ = [
     "Base",
@@ -12,6 +13,7 @@ __all__ = [
     "Contact",
     "ContactEvent",
     "DoNotCall",
+    "ResultDelivery",
     "SurveyResponse",
     "TelephonyEvent",
 ]

@@ -1,4 +1,5 @@
-"""The loop every worker runs: elect, and when leader, tick."""
+"""The loop every worker runs: elect, and when leader, tick; the leader also runs the results
+deliverer, as a task of its own so that a slow webhook receiver never delays a tick."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import contextlib
 import logging
 
 from app import metrics
+from app.deliveries.deliverer import Deliverer
 from app.logs import one_line
 from app.scheduler.leader import LeaderElection
 from app.scheduler.tick import TickContext, run_tick
@@ -25,6 +27,7 @@ class SchedulerLoop:
         self._stop = asyncio.Event()
         self._standby_logged = False
         self._db_error_logged = False
+        self._deliverer: asyncio.Task[None] | None = None
 
     @property
     def is_leader(self) -> bool:
@@ -37,6 +40,7 @@ class SchedulerLoop:
                 await self._step()
                 await self._sleep(self._interval if self.is_leader else self._election_interval)
         finally:
+            await self._stop_deliverer()
             await self._election.release()
             metrics.SCHEDULER_LEADER.set(0)
 
@@ -48,6 +52,7 @@ class SchedulerLoop:
         metrics.SCHEDULER_LEADER.set(int(leading))
         if not leading:
             return
+        self._keep_deliverer()
         try:
             with metrics.TICK_DURATION.time():
                 report = await run_tick(self._ctx, self._still_leader)
@@ -87,6 +92,28 @@ class SchedulerLoop:
         log.warning("Scheduler leader lock lost; dispatch stopped, re-entering election")
         metrics.SCHEDULER_LEADER.set(0)
         self._standby_logged = False
+        if self._deliverer is not None:
+            # Its sends in flight stay leased; the next leader sends them again after the lease.
+            self._deliverer.cancel()
+
+    def _keep_deliverer(self) -> None:
+        """Start the results deliverer, or start it again if it stopped on an error."""
+        task = self._deliverer
+        if task is not None and not task.done():
+            return
+        error = None if task is None or task.cancelled() else task.exception()
+        if error is not None:
+            log.error("Results deliverer stopped: %s; restarting it", one_line(error))
+        deliverer = Deliverer(self._ctx.sessions, self._ctx.results)
+        self._deliverer = asyncio.create_task(deliverer.run(), name="results deliverer")
+
+    async def _stop_deliverer(self) -> None:
+        task, self._deliverer = self._deliverer, None
+        if task is None:
+            return
+        task.cancel()
+        # Whatever it ended with (cancelled, or an error already logged by its own loop).
+        await asyncio.gather(task, return_exceptions=True)
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

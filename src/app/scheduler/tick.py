@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
+from app.deliveries.deliverer import DeliveryPolicy
 from app.scheduler.dispatch import DispatchLimits, dispatch
 from app.scheduler.ending import close_ended_campaigns
 from app.scheduler.recovery import RecoveryPolicy, finish_campaigns, recover_stale
@@ -26,6 +27,8 @@ class TickContext:
     urls: CallUrls
     recovery: RecoveryPolicy
     retention_days: int | None = None  # unset: personal data is kept
+    # The results webhook's deliverer, which runs beside the ticks (SchedulerLoop starts it).
+    results: DeliveryPolicy = field(default_factory=DeliveryPolicy)
 
     @classmethod
     def from_settings(
@@ -49,6 +52,7 @@ class TickContext:
                 margin_seconds=settings.recovery_margin_seconds,
             ),
             retention_days=settings.retention_days,
+            results=DeliveryPolicy.from_settings(settings),
         )
 
 
