@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import shutil
@@ -27,13 +28,15 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from app.calls.service import _RECORD_PROVIDER_IDS as record_ids_statement
 from app.config import to_asyncpg_url
 from app.db.embedded import leave_embedded, start_embedded
-from app.db.engine import make_engine, make_sessionmaker
+from app.db.engine import asyncpg_dsn, make_engine, make_sessionmaker
 from app.db.migrate import upgrade_to_head
 from app.scheduler import dispatch as dispatch_module
 from app.scheduler.dispatch import DispatchLimits
@@ -211,12 +214,65 @@ async def measure_latency(
     return LatencyResult(contacts, batch, seconds), plans
 
 
+_CLAIM_PARAMS = ("campaign_id", "now", "zones", "limit", "ring", "time_limit", "window")
+
+
 def _claim_for_prepare() -> str:
-    """The claim statement with $1..$6 in place of its named parameters."""
+    """The claim statement with $1..$7 in place of its named parameters."""
     sql = _CLAIM_SQL
-    for i, name in enumerate(("campaign_id", "now", "zones", "limit", "ring", "time_limit"), 1):
+    for i, name in enumerate(_CLAIM_PARAMS, 1):
         sql = sql.replace(f":{name}", f"${i}")
     return sql
+
+
+def _record_ids_sql() -> str:
+    """The dispatcher's set-based UPDATE of provider call ids, with $1, $2."""
+    sql = str(record_ids_statement.text)
+    return sql.replace(":ids", "$1").replace(":call_ids", "$2")
+
+
+async def measure_bare(server: Server, contacts: int, batch: int) -> tuple[int, float, int]:
+    """The baseline: the dispatcher's own statements on the same schema and data, sent by bare
+    asyncpg on one connection. Per batch: the claim (SKIP LOCKED claim -> UPDATE -> INSERT of
+    the attempts) committed, then the one UPDATE that saves the provider call ids. No ORM, no
+    provider, no recovery or finishing: what PostgreSQL alone needs for the same work."""
+    print(f"bare statements: {contacts:,} contacts, batch {batch:,}", flush=True)
+    async with fresh_database(server, contacts) as (engine, campaign_id):
+        conn = await asyncpg.connect(asyncpg_dsn(engine.url.render_as_string(False)))
+        try:
+            window_json = await conn.fetchval(
+                "SELECT call_window FROM campaigns WHERE id = $1", campaign_id
+            )
+            window = CallWindow.parse(json.loads(window_json))
+            claim_sql, record_sql = _claim_for_prepare(), _record_ids_sql()
+            dispatched = ticks = 0
+            started = time.perf_counter()
+            while dispatched < contacts:
+                async with conn.transaction():
+                    now = await conn.fetchval("SELECT now()")
+                    await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+                    rows = await conn.fetch(
+                        claim_sql,
+                        campaign_id,
+                        now,
+                        open_zones(window, now),
+                        batch,
+                        30,
+                        900,
+                        window.describe(),
+                    )
+                if not rows:
+                    break
+                ids = [r["id"] for r in rows]
+                await conn.execute(record_sql, ids, [f"bare-{i}" for i in ids])
+                dispatched += len(rows)
+                ticks += 1
+            elapsed = time.perf_counter() - started
+        finally:
+            await conn.close()
+    if dispatched < contacts:
+        raise SystemExit(f"bare: only {dispatched} of {contacts} contacts were claimed")
+    return dispatched, elapsed, ticks
 
 
 async def explain_claim(engine: AsyncEngine, campaign_id: int, batch: int) -> str:
@@ -243,6 +299,7 @@ async def explain_claim(engine: AsyncEngine, campaign_id: int, batch: int) -> st
             "limit": batch,
             "ring": 30,
             "time_limit": 900,
+            "window": "bench",
         }
         custom: list[str] = []
         for _ in range(2):  # the second run is the warm one
@@ -251,13 +308,13 @@ async def explain_claim(engine: AsyncEngine, campaign_id: int, batch: int) -> st
             await conn.rollback()
         zone_array = "ARRAY[" + ",".join("'" + z.replace("'", "''") + "'" for z in zones) + "]"
         await conn.exec_driver_sql(
-            "PREPARE bench_claim(bigint, timestamptz, text[], int, int, int) AS "
+            "PREPARE bench_claim(bigint, timestamptz, text[], int, int, int, text) AS "
             + _claim_for_prepare()
         )
         await conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
         rows = await conn.exec_driver_sql(
             f"EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_claim({int(campaign_id)}, "
-            f"'{now.isoformat()}', {zone_array}, {int(batch)}, 30, 900)"
+            f"'{now.isoformat()}', {zone_array}, {int(batch)}, 30, 900, 'bench')"
         )
         generic = [r[0] for r in rows]
         await conn.rollback()
@@ -280,14 +337,25 @@ def _shorten(line: str, width: int = 200) -> str:
 
 
 def print_results(
-    throughput: tuple[int, float, int] | None, latencies: list[LatencyResult], plans: str | None
+    throughput: tuple[int, float, int] | None,
+    bare: tuple[int, float, int] | None,
+    latencies: list[LatencyResult],
+    plans: str | None,
 ) -> None:
     print()
     if throughput is not None:
         n, seconds, ticks = throughput
         print(f"Dispatch throughput: {n:,} attempts in {ticks} ticks, {seconds:.2f} s")
         print(f"  -> {n / seconds:,.0f} attempts/s (target >= 5,000)")
-        print()
+    if bare is not None:
+        bn, bseconds, bticks = bare
+        print(f"Bare statements (asyncpg): {bn:,} attempts in {bticks} batches, {bseconds:.2f} s")
+        print(f"  -> {bn / bseconds:,.0f} attempts/s")
+    if throughput is not None and bare is not None:
+        ratio = (throughput[0] / throughput[1]) / (bare[0] / bare[1])
+        print(f"  RATIO dispatch / bare statements: {ratio:.0%} (target >= 50 %)")
+    print(f"  load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print()
     if latencies:
         print(f"{'contacts':>10} {'batch':>6} {'ticks':>5} {'median ms':>10} {'p95 ms':>8}")
         for r in latencies:
@@ -308,11 +376,22 @@ def print_results(
 
 
 async def run(args: argparse.Namespace, server: Server) -> None:
-    throughput = None
+    throughput = bare = None
     if args.throughput_contacts > 0:
-        throughput = await measure_throughput(
-            server, args.throughput_contacts, args.throughput_batch
-        )
+        # Bare and dispatcher in turn, twice, so that both see the machine's same moments.
+        pairs = []
+        for _ in range(args.repeats):
+            b = await measure_bare(server, args.throughput_contacts, args.throughput_batch)
+            t = await measure_throughput(server, args.throughput_contacts, args.throughput_batch)
+            print(
+                f"  dispatcher {t[0] / t[1]:,.0f}/s, bare {b[0] / b[1]:,.0f}/s, "
+                f"ratio {(t[0] / t[1]) / (b[0] / b[1]):.0%}",
+                flush=True,
+            )
+            pairs.append((t, b))
+        # Report the pair with the median ratio.
+        pairs.sort(key=lambda tb: (tb[0][0] / tb[0][1]) / (tb[1][0] / tb[1][1]))
+        throughput, bare = pairs[len(pairs) // 2]
     sizes = [args.contacts_small] + ([] if args.skip_large else [args.contacts_large])
     latencies: list[LatencyResult] = []
     plans = None
@@ -321,7 +400,7 @@ async def run(args: argparse.Namespace, server: Server) -> None:
         result, found = await measure_latency(server, n, args.batch, args.ticks, explain=explain)
         latencies.append(result)
         plans = found or plans
-    print_results(throughput, latencies, plans)
+    print_results(throughput, bare, latencies, plans)
 
 
 def main() -> int:
@@ -333,6 +412,9 @@ def main() -> int:
     parser.add_argument("--skip-large", action="store_true", help="skip the 1M-contact run")
     parser.add_argument("--throughput-contacts", type=int, default=50_000, help="0 to skip")
     parser.add_argument("--throughput-batch", type=int, default=5000)
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="bare/dispatcher throughput pairs (median shown)"
+    )
     parser.add_argument(
         "--explain",
         action="store_true",

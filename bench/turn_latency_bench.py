@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import os
 import random
 import shutil
@@ -32,7 +33,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -42,7 +43,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Settings
-from app.db.engine import make_engine
+from app.db.engine import asyncpg_dsn, make_engine
 from app.db.migrate import upgrade_to_head
 from dispatch_bench import (  # bench/ is the script's sys.path[0]
     Server,
@@ -185,6 +186,24 @@ class RunResult:
     completed_responses: int
     dispatched: int
     loads: list[float]  # 1-minute load average before the run and after each round
+    rss_mib: list[float] = field(default_factory=list)  # each worker's largest VmRSS seen
+    bare: BareResult | None = None  # the bare baseline, same uvicorn, same clients
+
+
+@dataclass
+class BareResult:
+    """The bare endpoint (bench/bare_webhook.py) driven like the service: same calls, same
+    requests per call, one client per call."""
+
+    requests: int
+    seconds: float
+    latencies: list[float]
+    uvicorn_cpu: float
+    failures: int
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds
 
 
 # --- processes and CPU ---------------------------------------------------------------------
@@ -246,6 +265,27 @@ def cpu_now(uvicorn_pid: int, postmaster: int | None) -> CpuSnapshot:
     )
 
 
+def rss_mib(pid: int) -> float:
+    """Resident memory of one process, MiB (0 when it is gone)."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def worker_pids(pid: int, workers: int) -> list[int]:
+    """The processes that serve requests: uvicorn itself with one worker, else its workers."""
+    if workers == 1:
+        return [pid]
+    kids = []
+    for kid in _children(pid):
+        with contextlib.suppress(OSError):
+            if b"resource_tracker" not in Path(f"/proc/{kid}/cmdline").read_bytes():
+                kids.append(kid)
+    return kids
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -253,35 +293,83 @@ def free_port() -> int:
         return port
 
 
-@contextlib.contextmanager
-def uvicorn_server(database_url: str, workers: int, port: int, log: Path) -> Iterator[int]:
-    """Run `python -m uvicorn app.main:app` on loopback; yield its pid; stop it with SIGTERM."""
+@dataclass(frozen=True)
+class Uvicorn:
+    """How uvicorn runs, the same for the service and the bare baseline."""
+
+    workers: int
+    loop: str = "auto"  # auto: uvloop when installed
+    http: str = "auto"  # auto: httptools when installed
+    src: Path = ROOT / "src"  # the service's source (another checkout's, for a before/after)
+
+    profile: Path | None = None  # cProfile output of the service (one worker)
+
+    def command(self, app: str, port: int) -> list[str]:
+        profiler = [] if self.profile is None else ["-m", "cProfile", "-o", str(self.profile)]
+        return [
+            sys.executable,
+            *profiler,
+            "-m",
+            "uvicorn",
+            app,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(self.workers),
+            "--loop",
+            self.loop,
+            "--http",
+            self.http,
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ]
+
+
+def _clean_env() -> dict[str, str]:
     env = dict(os.environ)
     for name in Settings.model_fields:  # only what is set here reaches the service
         env.pop(name.upper(), None)
+    return env
+
+
+@contextlib.contextmanager
+def uvicorn_server(database_url: str, server: Uvicorn, port: int, log: Path) -> Iterator[int]:
+    """Run `python -m uvicorn app.main:app` on loopback; yield its pid; stop it with SIGTERM."""
+    env = _clean_env()
     env.update(
         DATABASE_URL=database_url,
         TELEPHONY_PROVIDER="mock",
         SCHEDULER_ENABLED="true",
         PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
         LOG_LEVEL="WARNING",
-        PYTHONPATH=str(ROOT / "src"),
+        PYTHONPATH=str(server.src),
     )
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "app.main:app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
+    # uvicorn raises the signal again once shut down; after SIGINT cProfile still writes.
+    stop = signal.SIGTERM if server.profile is None else signal.SIGINT
+    with _process(server.command("app.main:app", port), env, log, stop) as pid:
+        yield pid
+
+
+@contextlib.contextmanager
+def bare_server(database_url: str, server: Uvicorn, port: int, log: Path) -> Iterator[int]:
+    """Run the bare baseline (bench/bare_webhook.py) the same way; yield its pid."""
+    env = _clean_env()
+    env.update(
+        BARE_DATABASE_URL=asyncpg_dsn(database_url),
+        PYTHONPATH=os.pathsep.join([str(ROOT / "bench"), str(ROOT / "src")]),
+    )
+    command = replace(server, profile=None).command("bare_webhook:app", port)
+    with _process(command, env, log) as pid:
+        yield pid
+
+
+@contextlib.contextmanager
+def _process(
+    command: list[str], env: dict[str, str], log: Path, stop: int = signal.SIGTERM
+) -> Iterator[int]:
     with log.open("wb") as out:
         # cwd is the log's temporary directory, so no `.env` of the checkout is read.
         proc = subprocess.Popen(command, env=env, cwd=log.parent, stdout=out, stderr=out)
@@ -289,7 +377,7 @@ def uvicorn_server(database_url: str, workers: int, port: int, log: Path) -> Ite
         yield proc.pid
     finally:
         if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
+            proc.send_signal(stop)
             try:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
@@ -482,8 +570,80 @@ async def setup_campaign(client: httpx.AsyncClient, calls: int, contacts: int) -
         raise BenchError(f"start: HTTP {response.status_code} {response.text[:300]}")
 
 
+# A Twilio-style form, as the bare endpoint reads it: what Twilio posts after a <Gather>.
+_TWILIO_FORM = {
+    "AccountSid": "AC" + "0" * 32,
+    "ApiVersion": "2010-04-01",
+    "CallSid": "CA" + "1" * 32,
+    "CallStatus": "in-progress",
+    "Called": "+393470000001",
+    "Caller": "+390212345678",
+    "Confidence": "0.92",
+    "Direction": "outbound-api",
+    "From": "+390212345678",
+    "Language": "it-IT",
+    "SpeechResult": "più personale nei negozi",
+    "To": "+393470000001",
+}
+
+
+async def bare_call(client: httpx.AsyncClient, attempt_id: int, requests: int) -> list[float]:
+    """One closed-loop "call" against the bare endpoint: `requests` posts, one after another."""
+    timings = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        response = await client.post(f"/bare/voice?attempt_id={attempt_id}", data=_TWILIO_FORM)
+        timings.append(time.perf_counter() - started)
+        if response.status_code != 200:
+            raise BenchError(f"bare endpoint: HTTP {response.status_code} {response.text[:200]}")
+    return timings
+
+
+async def measure_bare(
+    url: str, server: Uvicorn, attempt_ids: list[int], rounds: int
+) -> BareResult:
+    """The bare endpoint under the service's load shape: `rounds` rounds of one client per
+    call, each sending as many requests as a call of the service does."""
+    logdir = Path(tempfile.mkdtemp(prefix="vs-bare-"))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    latencies: list[float] = []
+    seconds = cpu = 0.0
+    failures = 0
+    try:
+        with bare_server(url, server, port, logdir / "bare.log") as pid:
+            async with new_client(base) as probe:
+                await wait_ready(probe, pid, logdir / "bare.log")
+            for _ in range(rounds):
+                clients = [new_client(base) for _ in attempt_ids]
+                before = tree_cpu(pid)
+                started = time.perf_counter()
+                results = await asyncio.gather(
+                    *(
+                        bare_call(c, a, len(LABELS))
+                        for c, a in zip(clients, attempt_ids, strict=True)
+                    ),
+                    return_exceptions=True,
+                )
+                seconds += time.perf_counter() - started
+                cpu += tree_cpu(pid) - before
+                await asyncio.gather(*(c.aclose() for c in clients))
+                for r in results:
+                    if isinstance(r, BaseException):
+                        failures += 1
+                    else:
+                        latencies += r
+    finally:
+        shutil.rmtree(logdir, ignore_errors=True)
+    return BareResult(len(latencies), seconds, latencies, cpu, failures)
+
+
 async def measure(server: Server, args: argparse.Namespace, workers: int) -> RunResult:
     calls, rounds = args.calls, args.rounds
+    uvicorn = Uvicorn(
+        workers, loop=args.loop, http=args.http, src=args.src.resolve(), profile=args.profile
+    )
+    rss = [0.0] * workers
     print(
         f"workers={workers}: {rounds} round(s) of {calls} concurrent calls "
         f"(load average {os.getloadavg()[0]:.2f})",
@@ -503,7 +663,7 @@ async def measure(server: Server, args: argparse.Namespace, workers: int) -> Run
         base = f"http://127.0.0.1:{port}"
         limits = httpx.Limits(max_connections=calls + 10, max_keepalive_connections=calls + 10)
         try:
-            with uvicorn_server(url, workers, port, logdir / "uvicorn.log") as pid:
+            with uvicorn_server(url, uvicorn, port, logdir / "uvicorn.log") as pid:
                 async with new_client(base, limits=limits) as client:
                     await wait_ready(client, pid, logdir / "uvicorn.log")
                     await setup_campaign(client, calls, calls * rounds)
@@ -513,6 +673,7 @@ async def measure(server: Server, args: argparse.Namespace, workers: int) -> Run
                         seen.update(a for a, _ in placed)
                         stop = asyncio.Event()
                         sampler = asyncio.create_task(sample_activity(engine, stop, activity))
+                        sizer = asyncio.create_task(track_rss(pid, workers, stop, rss))
                         before = cpu_now(pid, postmaster)
                         own = [] if args.shared_client else [new_client(base) for _ in placed]
                         clients = own or [client] * len(placed)
@@ -528,6 +689,7 @@ async def measure(server: Server, args: argparse.Namespace, workers: int) -> Run
                         await asyncio.gather(*(c.aclose() for c in own))
                         stop.set()
                         samples += await sampler
+                        await sizer
                         # CPU between rounds (waiting for the next dispatch) is left out.
                         cpu = cpu + (cpu_now(pid, postmaster) - before)
                         timings.failures += [
@@ -553,6 +715,11 @@ async def measure(server: Server, args: argparse.Namespace, workers: int) -> Run
                 dispatched = (
                     await conn.execute(text("SELECT count(*) FROM call_attempts"))
                 ).scalar_one()
+            bare = None
+            # The baseline is a closed loop: it compares throughput, so only the burst model.
+            if not args.no_bare and not args.think_ms:
+                print("  bare baseline (bench/bare_webhook.py), same load", flush=True)
+                bare = await measure_bare(url, uvicorn, sorted(seen)[:calls], len(timings.by_round))
         finally:
             shutil.rmtree(logdir, ignore_errors=True)
     requests = sum(len(v) for v in timings.by_label.values())
@@ -571,7 +738,19 @@ async def measure(server: Server, args: argparse.Namespace, workers: int) -> Run
         completed_responses=int(completed),
         dispatched=int(dispatched),
         loads=loads,
+        rss_mib=rss,
+        bare=bare,
     )
+
+
+async def track_rss(pid: int, workers: int, stop: asyncio.Event, into: list[float]) -> None:
+    """Every 0.5 s, the resident memory of each worker; keeps each one's largest."""
+    while not stop.is_set():
+        sizes = sorted((rss_mib(w) for w in worker_pids(pid, workers)), reverse=True)
+        for i, size in enumerate(sizes[: len(into)]):
+            into[i] = max(into[i], size)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.5)
 
 
 # --- report ----------------------------------------------------------------------------------
@@ -631,12 +810,34 @@ def print_result(r: RunResult) -> None:
             f"  service's DB connections: at most {r.activity['max open']} open; busy ones, mean "
             f"per 50 ms sample: {busy:.1f} ({top})"
         )
+    rss = ", ".join(f"{m:.0f}" for m in r.rss_mib)
+    print(f"  resident memory per worker, largest seen while calls played (MiB): {rss}")
+    if r.bare is not None:
+        print_bare(r)
     print(
         f"  check: {r.completed_responses} complete survey responses for {r.calls * r.rounds} "
         f"calls played ({r.dispatched} attempts placed); {len(t.failures)} failed call(s)"
     )
     for failure in t.failures[:5]:
         print(f"    {failure}")
+
+
+def print_bare(r: RunResult) -> None:
+    """The bare endpoint's figures and the service's share of its throughput."""
+    b = r.bare
+    assert b is not None
+    lat = b.latencies or [0.0]
+    print(
+        f"  bare endpoint, same uvicorn and load: {b.requests:,} requests in {b.seconds:.2f} s "
+        f"({b.per_second:,.0f} req/s), p50 {percentile(lat, 50) * 1000:.1f} ms, "
+        f"p99 {percentile(lat, 99) * 1000:.1f} ms, uvicorn CPU "
+        f"{b.uvicorn_cpu / max(1, b.requests) * 1000:.2f} ms/request; {b.failures} failed call(s)"
+    )
+    service = r.requests / r.drive_seconds
+    print(
+        f"  RATIO service / bare: {service:,.0f} / {b.per_second:,.0f} req/s = "
+        f"{service / b.per_second:.0%} (target >= 50 %)"
+    )
 
 
 def verdict(results: list[RunResult]) -> None:
@@ -677,7 +878,15 @@ def source_version() -> str:
 
 
 async def run(args: argparse.Namespace, server: Server) -> None:
-    print(f"source: {source_version()}; {os.cpu_count()} cores", flush=True)
+    print(
+        f"source: {source_version()}; {os.cpu_count()} cores; service from {args.src}", flush=True
+    )
+    installed = {m: importlib.util.find_spec(m) is not None for m in ("uvloop", "httptools")}
+    print(
+        f"uvicorn --loop {args.loop} --http {args.http}; installed: "
+        + ", ".join(f"{m} {'yes' if ok else 'no'}" for m, ok in installed.items()),
+        flush=True,
+    )
     results = [await measure(server, args, w) for w in args.workers]
     for r in results:
         print_result(r)
@@ -706,6 +915,27 @@ def main() -> int:
         help="mean pause before each answer, drawn from 0.5x-1.5x, and calls start spread over "
         "one pause (0, the default: every call starts at once and answers as soon as the reply "
         "arrives)",
+    )
+    parser.add_argument(
+        "--loop", default="auto", help="uvicorn --loop: auto (uvloop when installed), asyncio"
+    )
+    parser.add_argument(
+        "--http", default="auto", help="uvicorn --http: auto (httptools when installed), h11"
+    )
+    parser.add_argument(
+        "--src",
+        type=Path,
+        default=ROOT / "src",
+        help="the service's source directory (e.g. an export of an older commit, to compare)",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="write a cProfile of the service (use with --workers 1) to this file",
+    )
+    parser.add_argument(
+        "--no-bare", action="store_true", help="skip the bare baseline (bench/bare_webhook.py)"
     )
     args = parser.parse_args()
     server = start_server()

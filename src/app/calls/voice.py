@@ -8,6 +8,7 @@ answer (applied once).
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -125,7 +126,7 @@ async def voice_turn(session: AsyncSession, turn: VoiceTurn) -> VoiceReply:
         return VoiceReply(language="en-US", hangup=True)
     attempt, campaign, contact = loaded
     try:
-        survey = Survey.from_definition(campaign.definition)
+        survey = survey_of(campaign)
     except InvalidSurvey as exc:
         # Campaigns are validated when created; a damaged one must not crash every turn.
         log.error("Campaign %s has an unusable survey (%s); hanging up", campaign.id, exc)
@@ -174,13 +175,35 @@ async def end_dialogue_on_hangup(session: AsyncSession, attempt: CallAttempt) ->
     contact = await session.get(Contact, attempt.contact_id)
     if contact is None:
         return
-    survey = Survey.from_definition(campaign.definition)
+    survey = survey_of(campaign)
     before = state
     state, actions = transition(state, HungUp(), survey=survey)
     turn = _Turn(attempt, campaign, contact, HungUp(), stored.get("resumed_from"))
     await _apply(session, turn, before, state, actions)
     attempt.dialogue_state = {**stored, "engine": state.to_dict()}
     await session.flush()
+
+
+# Each campaign's survey, read once per worker rather than on every turn. A campaign's document
+# is written once, when it is created, and never updated by the service; the entry still keeps
+# the document it was read from and is used only while the row holds an equal one, so a
+# document edited by hand in the database (or another database reusing the id) is read anew.
+_SURVEYS: OrderedDict[int, tuple[dict[str, Any], Survey]] = OrderedDict()
+_SURVEYS_KEPT = 256
+
+
+def survey_of(campaign: Campaign) -> Survey:
+    """The campaign's survey, parsed once while its document stays the same (InvalidSurvey if
+    it is unusable; that is not kept)."""
+    cached = _SURVEYS.get(campaign.id)
+    if cached is not None and cached[0] == campaign.definition:
+        _SURVEYS.move_to_end(campaign.id)
+        return cached[1]
+    survey = Survey.from_definition(campaign.definition)
+    _SURVEYS[campaign.id] = (campaign.definition, survey)
+    if len(_SURVEYS) > _SURVEYS_KEPT:
+        _SURVEYS.popitem(last=False)
+    return survey
 
 
 async def _load(

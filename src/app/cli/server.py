@@ -30,6 +30,10 @@ def serve(
         host=host,
         port=port,
         workers=workers,
+        # Pinned dependencies, named so that a missing one fails loudly instead of falling back
+        # to the asyncio loop and h11, which cost about a fifth of the webhook throughput.
+        loop="uvloop",
+        http="httptools",
         log_level="info",
         # Uvicorn's lines masked from its first one, in the chosen format, in every worker.
         log_config=server_log_config(settings.log_format),

@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.calls.events import apply_status_event
 from app.calls.inbound import InboundReply, InboundRules, answer_inbound
@@ -25,6 +26,7 @@ from app.telephony.base import (
     INBOUND_PATH,
     PROMPT_PARAM,
     InboundWebhook,
+    TelephonyProvider,
     WebhookInvalid,
     WebhookRejected,
 )
@@ -91,18 +93,28 @@ def _webhook_doc(mock_body: type[BaseModel], turn: bool) -> dict[str, Any]:
     return {"parameters": parameters, "requestBody": {"required": False, "content": content}}
 
 
+def _service(
+    request: Request,
+) -> tuple[Settings, TelephonyProvider, async_sessionmaker[AsyncSession]]:
+    """What the two busy webhooks need (every call sends about ten requests), read from the
+    application rather than resolved as three FastAPI dependencies per request, one of them a
+    generator with its exit stack (bench/README.md, "Voice turn latency")."""
+    state = request.app.state
+    return state.settings, state.provider, state.sessions
+
+
 @router.post("/events", status_code=204, openapi_extra=_webhook_doc(StatusPayload, turn=False))
 @timed_webhook("events")
-async def telephony_events(
-    request: Request, session: SessionDep, provider: ProviderDep, settings: SettingsDep
-) -> Response:
+async def telephony_events(request: Request) -> Response:
     """Call-status callbacks; an empty POST is a liveness probe and changes nothing."""
+    settings, provider, sessions = _service(request)
     webhook = await inbound(request, settings)
     with webhook_errors():
         event = provider.parse_status_event(webhook)
     if event is not None:
-        await apply_status_event(session, event, provider=provider.name)
-        await session.commit()
+        async with sessions() as session:
+            await apply_status_event(session, event, provider=provider.name)
+            await session.commit()
     return Response(status_code=204)
 
 
@@ -118,15 +130,15 @@ async def telephony_events(
     },
 )
 @timed_webhook("voice")
-async def voice(
-    request: Request, session: SessionDep, provider: ProviderDep, settings: SettingsDep
-) -> Response:
+async def voice(request: Request) -> Response:
     """Answer a call's turn: apply what the respondent said or pressed, return the next prompt."""
+    settings, provider, sessions = _service(request)
     webhook = await inbound(request, settings)
     with webhook_errors():
         turn = provider.parse_voice_turn(webhook)
-    reply = await voice_turn(session, turn)
-    await session.commit()
+    async with sessions() as session:
+        reply = await voice_turn(session, turn)
+        await session.commit()
     # The respondent's next answer comes back here, numbered, so a redelivery is told apart.
     next_url = CallUrls(settings.public_base_url).voice(turn.attempt_id, reply.turn)
     document = provider.render_reply(reply.for_provider(), next_url)
