@@ -63,7 +63,16 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
+UNLABELLED = """
+() => [...document.querySelectorAll('input:not([type=hidden]), textarea, select, button')]
+    .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')
+                 && !(e.tagName === 'BUTTON' && e.textContent.trim()))
+    .map(e => e.outerHTML)
+"""
+
+
 def shoot(page: Page, name: str, tmp_path: Path) -> None:
+    assert page.evaluate(UNLABELLED) == [], f"controls without a label on {page.url}"
     folder = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
     path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
@@ -84,8 +93,10 @@ def test_a_campaign_from_sign_in_to_results_in_the_browser(
     page.get_by_label("Admin token").fill("not-the-token")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_contain_text("not the admin token")
-    page.get_by_label("Admin token").fill(TOKEN)
-    page.get_by_role("button", name="Sign in").click()
+    # By keyboard: the token field has the focus again; Enter sends the form.
+    expect(page.get_by_label("Admin token")).to_be_focused()
+    page.keyboard.type(TOKEN)
+    page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Campaigns")).to_be_visible()
     cookie = next(c for c in context.cookies() if c["name"] == "voicesurvey_console")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
