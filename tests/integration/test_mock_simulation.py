@@ -448,7 +448,13 @@ async def test_a_campaign_completes_against_simulated_respondents(
         await fetch(sessions, "SELECT call_attempt_id, answers, completed FROM survey_responses"),
     )
     await check_callbacks(sessions, attempts)
-    repeaters = [a["provider_call_id"] for a in attempts if met[a["id"]] is Behaviour.REPEAT]
+    # On a first attempt: a later one may resume an interview past the question repeated.
+    repeaters = [
+        a["provider_call_id"]
+        for a in attempts
+        if met[a["id"]] is Behaviour.REPEAT and a["attempt_number"] == 1
+    ]
+    assert repeaters
     calls = app.state.provider.simulation.calls
     for sid in repeaters:
         heard = " ".join(calls[sid].heard)
