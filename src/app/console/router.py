@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
 from app.campaigns import service as campaigns
@@ -24,7 +24,8 @@ from app.console import access
 from app.console.documents import DocumentRefused, FieldError, read_document
 from app.console.rendering import is_htmx, page
 from app.console.views import campaign_rows, live_view
-from app.reports.export import csv_chunks, iter_response_rows, response_layout
+from app.reports.export import response_layout
+from app.reports.router import responses_csv
 from app.suppression import service as suppression
 from app.web.deps import SessionDep, SettingsDep
 from app.web.params import CampaignId
@@ -255,19 +256,7 @@ async def download_csv(campaign_id: CampaignId, request: Request, session: Sessi
     except NotFound as exc:
         return page(request, "error.html", {"message": exc.message}, status_code=404)
     await session.close()  # the stream reads on a session of its own
-
-    async def rows() -> AsyncIterator[dict[str, object]]:
-        async with request.app.state.sessions() as own:
-            async for row in iter_response_rows(session=own, campaign_id=campaign_id):
-                yield row
-
-    return StreamingResponse(
-        csv_chunks(rows(), layout=layout),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="campaign-{campaign_id}-responses.csv"'
-        },
-    )
+    return responses_csv(request.app.state.sessions, campaign_id, layout)
 
 
 # Do-not-call -------------------------------------------------------------------------------
