@@ -77,13 +77,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             *(route_limit("POST", path, size) for path, size in CONSOLE_FORM_LIMITS.items()),
         ],
     )
+    # The webhooks first: most requests are theirs, and routes are matched in order.
+    app.include_router(telephony_router)
     app.include_router(health_router)
     app.include_router(docs_router)
     app.include_router(campaigns_router)
     app.include_router(reports_router)
     app.include_router(surveys_router)
     app.include_router(suppression_router)
-    app.include_router(telephony_router)
     app.include_router(deliveries_router)
     install_console_errors(app)
     app.include_router(console_public_router)

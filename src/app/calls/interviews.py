@@ -23,15 +23,20 @@ class Interrupted:
     answers: tuple[tuple[str, AnswerRecord], ...]
 
 
-# The contact's latest live response that neither completed nor screened the respondent out.
-_INTERRUPTED = text("""
+def interrupted_sql(contact_id: str, attempt_id: str) -> str:
+    """The contact's latest live response that neither completed nor screened the respondent
+    out, from another attempt than this one (SQL expressions for both ids)."""
+    return f"""
 SELECT r.id, r.call_attempt_id, r.answers
 FROM survey_responses AS r
-WHERE r.contact_id = :contact_id AND r.call_attempt_id <> :attempt_id
+WHERE r.contact_id = {contact_id} AND r.call_attempt_id <> {attempt_id}
   AND NOT r.superseded AND NOT r.completed AND r.screened_out_by IS NULL
 ORDER BY r.id DESC
 LIMIT 1
-""")
+"""
+
+
+_INTERRUPTED = text(interrupted_sql(":contact_id", ":attempt_id"))
 
 
 async def interrupted_interview(
@@ -42,7 +47,12 @@ async def interrupted_interview(
     ).one_or_none()
     if row is None:
         return None
-    return Interrupted(row.id, _records(row.answers, default_attempt=row.call_attempt_id))
+    return interrupted_from(row.id, row.call_attempt_id, row.answers)
+
+
+def interrupted_from(response_id: int, attempt_id: int, answers: Mapping[str, Any]) -> Interrupted:
+    """The interrupted interview of a stored response (its id, attempt and answers)."""
+    return Interrupted(response_id, _records(answers, default_attempt=attempt_id))
 
 
 def _records(
@@ -79,17 +89,13 @@ async def save_answers(
 ) -> None:
     """Store the call's response: every answer, each marked with the attempt that collected
     it; a resumed interview's earlier response is superseded in the same transaction."""
-    answers = {
-        qid: (record if record.attempt_id is not None else replace(record, attempt_id=attempt.id))
-        for qid, record in state.answers
-    }
     await session.execute(
         _UPSERT_RESPONSE,
         {
             "attempt_id": attempt.id,
             "contact_id": attempt.contact_id,
             "campaign_id": attempt.campaign_id,
-            "answers": json.dumps({qid: record.to_dict() for qid, record in answers.items()}),
+            "answers": answers_document(state, attempt.id),
             "completed": state.outcome is SurveyOutcome.COMPLETED,
             "language": state.language or None,
             "screened_out_by": state.screened_by,
@@ -98,3 +104,12 @@ async def save_answers(
     )
     if state.resumed and resumed_from is not None:
         await session.execute(_SUPERSEDE, {"id": resumed_from})
+
+
+def answers_document(state: DialogueState, attempt_id: int) -> str:
+    """The response's answers as stored (JSON), each naming the attempt that collected it."""
+    answers = {
+        qid: (record if record.attempt_id is not None else replace(record, attempt_id=attempt_id))
+        for qid, record in state.answers
+    }
+    return json.dumps({qid: record.to_dict() for qid, record in answers.items()})

@@ -42,3 +42,9 @@ def rank(status: AttemptStatus) -> int:
 
 def is_final(status: AttemptStatus) -> bool:
     return status in FINAL_STATUSES
+
+
+def rank_sql(column: str) -> str:
+    """`rank` of the status in `column`, as an SQL expression."""
+    ranked = " ".join(f"WHEN '{status.value}' THEN {value}" for status, value in _RANK.items())
+    return f"(CASE {column} {ranked} ELSE 4 END)"

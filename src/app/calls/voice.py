@@ -55,7 +55,7 @@ PENDING = sql_literal(ContactState.PENDING)
 DO_NOT_CALL = sql_literal(ContactState.DO_NOT_CALL)
 
 # How the dialogue's ending is recorded on the attempt (and so what happens to the contact).
-_OUTCOMES = {
+OUTCOMES = {
     SurveyOutcome.COMPLETED: Outcome.COMPLETED,
     SurveyOutcome.REFUSED: Outcome.REFUSED,
     SurveyOutcome.PARTIAL: Outcome.PARTIAL,
@@ -148,7 +148,7 @@ async def voice_turn(session: AsyncSession, turn: VoiceTurn) -> VoiceReply:
     context = await _context(session, survey, attempt, contact, interrupted)
     before = state
     state, actions = transition(state, event, survey=survey, context=context)
-    reply = _reply(survey, state, actions)
+    reply = reply_of(survey, state, actions)
     turn_facts = _Turn(attempt, campaign, contact, event, resumed_from)
     await _apply(session, turn_facts, before, state, actions)
     attempt.dialogue_state = {
@@ -230,10 +230,7 @@ async def _context(
 ) -> CallContext:
     """What the turn needs besides the survey: the contact's fields, the quotas that are full,
     the interview to resume."""
-    fields = {key: str(value) for key, value in (contact.attributes or {}).items()}
-    fields.update(
-        {k: v for k, v in (("name", contact.name), ("external_id", contact.external_id)) if v}
-    )
+    fields = contact_fields(contact.attributes, contact.name, contact.external_id)
     full = await full_quotas(session, attempt.campaign_id) if survey.quotas else frozenset()
     resume = () if interrupted is None else interrupted.answers
     return CallContext(
@@ -246,7 +243,16 @@ async def _context(
     )
 
 
-def _reply(survey: Survey, state: DialogueState, actions: tuple[Action, ...]) -> VoiceReply:
+def contact_fields(
+    attributes: dict[str, Any] | None, name: str | None, external_id: str | None
+) -> dict[str, str]:
+    """What a survey's text may name of the contact: its attributes, name and external id."""
+    fields = {key: str(value) for key, value in (attributes or {}).items()}
+    fields.update({k: v for k, v in (("name", name), ("external_id", external_id)) if v})
+    return fields
+
+
+def reply_of(survey: Survey, state: DialogueState, actions: tuple[Action, ...]) -> VoiceReply:
     says = tuple(a.text for a in actions if isinstance(a, Say))
     listen = next((a for a in actions if isinstance(a, Listen)), None)
     hangup = any(isinstance(a, HangUp) for a in actions) or (
@@ -288,7 +294,7 @@ async def _apply(
         elif isinstance(action, CountQuotas):
             await count_complete(session, attempt.campaign_id, action.names)
         elif isinstance(action, Finish) and action.outcome is not None:
-            attempt.outcome = _OUTCOMES[action.outcome]
+            attempt.outcome = OUTCOMES[action.outcome]
     if state.consent_given and not before.consent_given:
         await _audit_consent(session, turn)
     if state.consent_given:
@@ -302,10 +308,14 @@ async def _voicemail_left(session: AsyncSession, turn: _Turn) -> None:
 
 
 async def _audit_consent(session: AsyncSession, turn: _Turn) -> None:
-    event = turn.event
+    await _audit(session, turn, CONSENT, consent_detail(turn.event))
+
+
+def consent_detail(event: Event) -> dict[str, Any]:
+    """What the audit trail keeps of the answer that gave consent."""
     said = event.text if isinstance(event, Speech) else getattr(event, "digits", "")
     confidence = event.confidence if isinstance(event, Speech) else None
-    await _audit(session, turn, CONSENT, {"said": said, "confidence": confidence})
+    return {"said": said, "confidence": confidence}
 
 
 async def _audit(session: AsyncSession, turn: _Turn, kind: str, detail: dict[str, Any]) -> None:

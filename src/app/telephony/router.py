@@ -14,19 +14,19 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.calls.events import apply_status_event
+from app.calls.hotpath import quick_status, quick_turn
 from app.calls.inbound import InboundReply, InboundRules, answer_inbound
 from app.calls.voice import voice_turn
 from app.config import Settings
 from app.db.base import BIGINT_MAX
+from app.db.raw import driver_connection
 from app.metrics import count_inbound, timed_webhook
 from app.telephony.base import (
     INBOUND_PATH,
     PROMPT_PARAM,
     InboundWebhook,
-    TelephonyProvider,
     WebhookInvalid,
     WebhookRejected,
 )
@@ -93,28 +93,26 @@ def _webhook_doc(mock_body: type[BaseModel], turn: bool) -> dict[str, Any]:
     return {"parameters": parameters, "requestBody": {"required": False, "content": content}}
 
 
-def _service(
-    request: Request,
-) -> tuple[Settings, TelephonyProvider, async_sessionmaker[AsyncSession]]:
-    """What the two busy webhooks need (every call sends about ten requests), read from the
-    application rather than resolved as three FastAPI dependencies per request, one of them a
-    generator with its exit stack (bench/README.md, "Voice turn latency")."""
-    state = request.app.state
-    return state.settings, state.provider, state.sessions
-
-
 @router.post("/events", status_code=204, openapi_extra=_webhook_doc(StatusPayload, turn=False))
 @timed_webhook("events")
 async def telephony_events(request: Request) -> Response:
     """Call-status callbacks; an empty POST is a liveness probe and changes nothing."""
-    settings, provider, sessions = _service(request)
+    # The two busy webhooks (a call sends about ten requests) read the service from the app
+    # rather than resolve FastAPI dependencies, and try the ORM-free path first
+    # (bench/README.md, "Voice turn latency").
+    state = request.app.state
+    settings, provider, sessions = state.settings, state.provider, state.sessions
     webhook = await inbound(request, settings)
     with webhook_errors():
         event = provider.parse_status_event(webhook)
     if event is not None:
-        async with sessions() as session:
-            await apply_status_event(session, event, provider=provider.name)
-            await session.commit()
+        async with state.engine.connect() as connection:
+            async with driver_connection(connection, pooled=state.databases.pooled) as driver:
+                applied = await quick_status(driver, event, provider=provider.name)
+            if applied is None:
+                async with sessions(bind=connection) as session:
+                    await apply_status_event(session, event, provider=provider.name)
+                    await session.commit()
     return Response(status_code=204)
 
 
@@ -132,13 +130,18 @@ async def telephony_events(request: Request) -> Response:
 @timed_webhook("voice")
 async def voice(request: Request) -> Response:
     """Answer a call's turn: apply what the respondent said or pressed, return the next prompt."""
-    settings, provider, sessions = _service(request)
+    state = request.app.state
+    settings, provider, sessions = state.settings, state.provider, state.sessions
     webhook = await inbound(request, settings)
     with webhook_errors():
         turn = provider.parse_voice_turn(webhook)
-    async with sessions() as session:
-        reply = await voice_turn(session, turn)
-        await session.commit()
+    async with state.engine.connect() as connection:
+        async with driver_connection(connection, pooled=state.databases.pooled) as driver:
+            reply = await quick_turn(driver, turn)
+        if reply is None:
+            async with sessions(bind=connection) as session:
+                reply = await voice_turn(session, turn)
+                await session.commit()
     # The respondent's next answer comes back here, numbered, so a redelivery is told apart.
     next_url = CallUrls(settings.public_base_url).voice(turn.attempt_id, reply.turn)
     document = provider.render_reply(reply.for_provider(), next_url)

@@ -68,4 +68,7 @@ def install(app: FastAPI) -> None:
     """Register the handlers on the app."""
     app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(OSError, _database_error)
+    # The webhooks' hot path (app.calls.hotpath) talks to asyncpg without SQLAlchemy.
+    app.add_exception_handler(asyncpg.PostgresError, _database_error)
+    app.add_exception_handler(asyncpg.InterfaceError, _database_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
