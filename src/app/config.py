@@ -34,7 +34,8 @@ class Settings(BaseSettings):
     # straight to PostgreSQL: this one. Set, the pool is also made pooler-safe.
     leader_database_url: str | None = None
     embedded_pg_dir: Path = Path(".data/postgres")
-    # Pool plus overflow is twice this, per worker: keep 2 x size x workers under max_connections.
+    # Up to twice this per worker, opened as needed and kept: keep 2 x size x workers under
+    # max_connections.
     db_pool_size: int = Field(default=10, ge=1, le=50)
 
     # Telephony

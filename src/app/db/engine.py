@@ -47,8 +47,12 @@ def resolve_databases(settings: Settings) -> Databases:
 def make_engine(url: str, *, pool_size: int = 10, pooler: bool = False) -> AsyncEngine:
     engine = create_async_engine(
         url,
-        pool_size=pool_size,
-        max_overflow=pool_size,
+        # Up to twice `pool_size` connections, opened as needed and then kept. Overflow
+        # connections beyond a pool of `pool_size` would be closed as soon as they are returned,
+        # and a burst of webhooks then reconnects and re-prepares its statements over and over
+        # (bench/README.md, "Voice turn latency").
+        pool_size=2 * pool_size,
+        max_overflow=0,
         # A failed statement's parameters are contacts' numbers, names and answers: not for logs.
         hide_parameters=True,
         connect_args=POOLER_CONNECT_ARGS if pooler else DIRECT_CONNECT_ARGS,
