@@ -10,7 +10,11 @@ sorted), then, in a fresh database:
   asyncpg: what PostgreSQL alone takes to ingest the same bytes;
 - load: `app.suppression.service.import_list` reads the file as `voicesurvey dnc import` does,
   in a child process of its own, so that its peak resident memory (VmHWM) is the load's; the
-  child reports its resident memory before and after;
+  child reports its resident memory before and after. Into the empty list the service builds a
+  new table and swaps it in. The file is then loaded once more into the full list (all
+  duplicates: the service's estimate must pick the merge in place), and, at the end, into a
+  second fresh database with the swap turned off in the child (merged in place, as before the
+  swap existed);
 - claim: a running campaign of `--contacts` due contacts (none of them listed); `claim` of
   `app.scheduler.dispatch` takes `--batch` of them, rolled back, `--claims` times after one
   warm-up, with the whole file on the list and then with the list emptied.
@@ -72,8 +76,11 @@ FROM generate_series(1, :n) AS g
 """)
 
 
-# The service's own log line: how long reading, checking and staging took, then the merge.
-PHASES = re.compile(r"read and checked in ([\d.]+) s, saved in ([\d.]+) s")
+# The service's own log line: how long reading, checking and staging took, then the merge, and
+# which way it merged.
+PHASES = re.compile(r"read and checked in ([\d.]+) s, saved in ([\d.]+) s \(([^)]*)\)")
+# Child modes: the service as it is, or with the swap turned off (always merged in place).
+AS_IS, IN_PLACE = "as-is", "in-place"
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,7 @@ class Load:
     peak_rss: int
     staged_seconds: float
     saved_seconds: float
+    how: str
 
 
 def write_numbers(path: Path, rows: int) -> None:
@@ -109,19 +117,22 @@ async def bare_copy(url: str, path: Path) -> float:
         await conn.close()
 
 
-def load_in_child(url: str, path: Path) -> Load:
+def load_in_child(url: str, path: Path, mode: str = AS_IS) -> Load:
     """Run `child_load` in a process of its own and read what it reports."""
     env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT / 'bench'}"}
-    command = [sys.executable, str(Path(__file__)), "--child-load", url, str(path)]
+    command = [sys.executable, str(Path(__file__)), "--child-load", url, str(path), mode]
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise BenchError(f"load failed: {done.stderr.strip()[-2000:]}")
     return Load(**json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-async def child_load(url: str, path: Path) -> None:
+async def child_load(url: str, path: Path, mode: str) -> None:
     """In the child: warm up, then load the file the way the command line does."""
-    from app.suppression import service
+    from app.suppression import service, swapping
+
+    if mode == IN_PLACE:
+        swapping.SWAP_MIN_ROWS = sys.maxsize
 
     lines: list[str] = []
     handler = logging.Handler()
@@ -144,9 +155,17 @@ async def child_load(url: str, path: Path) -> None:
     finally:
         await engine.dispose()
     found = PHASES.search("\n".join(lines))
-    staged, saved = (float(found[1]), float(found[2])) if found else (0.0, 0.0)
+    staged, saved, how = (float(found[1]), float(found[2]), found[3]) if found else (0.0, 0.0, "?")
     load = Load(
-        elapsed, report.added, report.duplicates, report.rejected_total, idle, peak, staged, saved
+        elapsed,
+        report.added,
+        report.duplicates,
+        report.rejected_total,
+        idle,
+        peak,
+        staged,
+        saved,
+        how,
     )
     print(json.dumps(load.__dict__))
 
@@ -221,11 +240,20 @@ async def run(args: argparse.Namespace, server: Server) -> None:
             baseline = await bare_copy(url, path)
             print(f"bare COPY: {baseline:.1f} s", flush=True)
             load = await asyncio.to_thread(load_in_child, url, path)
-            print(f"load: {load.seconds:.1f} s", flush=True)
+            print(f"load: {load.seconds:.1f} s ({load.how})", flush=True)
+            again = await asyncio.to_thread(load_in_child, url, path)
+            print(f"the same file again: {again.seconds:.1f} s ({again.how})", flush=True)
             full = await time_claims(url, args.contacts, args.batch, args.claims)
             await empty_list(url)
             empty = await time_claims(url, args.contacts, args.batch, args.claims)
+        in_place = None
+        if not args.no_in_place:
+            # In a fresh database too, as the first load was: the same starting point.
+            async with fresh_database(server) as url:
+                in_place = await asyncio.to_thread(load_in_child, url, path, IN_PLACE)
+            print(f"load merged in place: {in_place.seconds:.1f} s", flush=True)
     report(args, size, baseline, load, full, empty)
+    report_more(args.rows, again, in_place)
 
 
 def report(
@@ -246,8 +274,8 @@ def report(
         f"{load.duplicates:,}, rejected {load.rejected:,}; file {size / 2**20:.0f} MiB"
     )
     print(
-        f"  read, checked and COPYed to staging {load.staged_seconds:.1f} s; merged (sort, "
-        f"anti-join, insert) and committed {load.saved_seconds:.1f} s"
+        f"  read, checked and COPYed to staging {load.staged_seconds:.1f} s; merged and "
+        f"committed {load.saved_seconds:.1f} s ({load.how})"
     )
     print(
         f"  loader RSS: idle {load.idle_rss / 2**20:.0f} MiB, peak {load.peak_rss / 2**20:.0f} "
@@ -266,9 +294,23 @@ def report(
     print(f"load average at the end: {os.getloadavg()}")
 
 
+def report_more(rows: int, again: Load, in_place: Load | None) -> None:
+    print(
+        f"the same file again (all duplicates): {again.seconds:.1f} s, "
+        f"{rows / again.seconds:,.0f} rows/s, added {again.added:,} ({again.how})"
+    )
+    if in_place is not None:
+        print(
+            f"the first load merged in place instead: {in_place.seconds:.1f} s, "
+            f"{rows / in_place.seconds:,.0f} rows/s (staging {in_place.staged_seconds:.1f} s, "
+            f"merge {in_place.saved_seconds:.1f} s; RSS {in_place.idle_rss / 2**20:.0f} -> "
+            f"{in_place.peak_rss / 2**20:.0f} MiB)"
+        )
+
+
 def main() -> int:
-    if len(sys.argv) == 4 and sys.argv[1] == "--child-load":
-        asyncio.run(child_load(sys.argv[2], Path(sys.argv[3])))
+    if len(sys.argv) == 5 and sys.argv[1] == "--child-load":
+        asyncio.run(child_load(sys.argv[2], Path(sys.argv[3]), sys.argv[4]))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000, help="numbers in the file")
@@ -277,6 +319,9 @@ def main() -> int:
     )
     parser.add_argument("--batch", type=int, default=1000, help="contacts per claim")
     parser.add_argument("--claims", type=int, default=15, help="timed claims per list size")
+    parser.add_argument(
+        "--no-in-place", action="store_true", help="skip timing the load merged in place"
+    )
     args = parser.parse_args()
     server = start_server()
     try:

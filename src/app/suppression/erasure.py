@@ -114,6 +114,11 @@ SELECT t.id, t.campaign_id, :erased, CAST(:detail AS jsonb)
 FROM unnest(CAST(:ids AS bigint[]), CAST(:campaigns AS bigint[])) AS t(id, campaign_id)
 """)
 
+# Taken first: a large do-not-call load that swaps the list in holds EXCLUSIVE on it and then
+# marks pending contacts; locking the contacts first and the list second could deadlock with it.
+# ROW SHARE is what the SELECT … FOR UPDATE below takes anyway.
+_LOCK_LIST = text("LOCK TABLE do_not_call IN ROW SHARE MODE")
+
 _BY_NUMBER = text("""
 SELECT id AS contact_id, campaign_id, phone_number FROM contacts
 WHERE phone_number = :number
@@ -171,6 +176,7 @@ async def forget(*, session: AsyncSession, number: str) -> ErasureReport:
     """Erase a person from every campaign and keep their number suppressed, as a hash, only."""
     e164 = _e164(number)
     hashed = listed_hash(e164)
+    await session.execute(_LOCK_LIST)
     rows = (await session.execute(_BY_NUMBER, {"number": e164})).all()
     targets = [Target(r.contact_id, r.campaign_id, r.phone_number) for r in rows]
     await _no_call_in_progress(session, targets)

@@ -38,7 +38,7 @@ _ANALYZE_STAGING = text(f"ANALYZE {STAGING}")
 # Sorting ten million numbers in memory takes about 800 MB of the server's, for this one
 # statement (PostgreSQL takes only what the sort needs); with 256 MB it spills to disk and the
 # load takes about 10 % longer.
-_SORT_MEMORY = text("SET LOCAL work_mem = '1GB'")
+SORT_MEMORY = text("SET LOCAL work_mem = '1GB'")
 _INSERT = f"""
 INSERT INTO do_not_call (phone_number, reason, source)
 SELECT DISTINCT s.phone_number COLLATE "C", CAST(:reason AS text), CAST(:source AS text)
@@ -86,21 +86,21 @@ async def stage(session: AsyncSession, pieces: AsyncIterator[Checked]) -> int:
 async def merge(session: AsyncSession, *, source: str, reason: str) -> int:
     """List the staged numbers not listed yet; return how many were added."""
     await session.execute(_ANALYZE_STAGING)
-    await session.execute(_SORT_MEMORY)
+    await session.execute(SORT_MEMORY)
     values = {"source": source, "reason": reason}
     try:
         async with session.begin_nested():
-            return _count(await session.execute(_MERGE, values))
+            return count_of(await session.execute(_MERGE, values))
     except IntegrityError:
-        return _count(await session.execute(_MERGE_RACING, values))
+        return count_of(await session.execute(_MERGE_RACING, values))
 
 
 async def suppress_pending_contacts(session: AsyncSession) -> int:
     """Give every pending contact whose number is listed its final state; return how many."""
-    return _count(await session.execute(_SUPPRESS_PENDING))
+    return count_of(await session.execute(_SUPPRESS_PENDING))
 
 
-def _count(result: object) -> int:
+def count_of(result: object) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]  # a CursorResult of a DML statement
 
 

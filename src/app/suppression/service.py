@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.campaigns.errors import Conflict, InvalidInput, NotFound
 from app.campaigns.models import DoNotCall
 from app.campaigns.schemas import Rejection
-from app.logs import mask_phone
-from app.suppression import loading
+from app.logs import mask_phone, one_line
+from app.suppression import loading, swapping
 from app.suppression.numbers import (
     E164,
     HASH_PREFIX,
@@ -38,6 +38,10 @@ log = logging.getLogger(__name__)
 # Each piece is checked in a worker thread while the previous one is COPYed: about 150,000
 # numbers, enough that a COPY round trip carries plenty, small enough to keep memory flat.
 PIECE_BYTES = 2 << 20
+
+# How the log line says the numbers were merged (tests and the benchmark read it).
+MERGED_IN_PLACE = "merged in place"
+MERGED_BY_SWAP = "merged into a new table, swapped in"
 
 _SEPARATORS = re.compile(r"[\s().-]")
 _DIGITS_PREFIX = re.compile(r"\+?[0-9]{1,15}")
@@ -87,13 +91,15 @@ async def _import(
     started = time.monotonic()
     valid = await loading.stage(session, pieces)
     staged = time.monotonic()
-    added = await loading.merge(session, source=source, reason=reason)
+    added, how = await _merge(session, valid, source=source, reason=reason)
     suppressed = await loading.suppress_pending_contacts(session)
     await session.commit()
+    if how == MERGED_BY_SWAP:
+        await _drop_replaced(session)
     log.info(
         "Do-not-call import from %s: %d numbers added, %d already listed or repeated, "
         "%d rows rejected, %d pending contacts suppressed; read and checked in %.1f s, "
-        "saved in %.1f s",
+        "saved in %.1f s (%s)",
         source,
         added,
         valid - added,
@@ -101,6 +107,7 @@ async def _import(
         suppressed,
         staged - started,
         time.monotonic() - staged,
+        how,
     )
     return DoNotCallReport(
         added=added,
@@ -109,6 +116,25 @@ async def _import(
         rejected=[Rejection(row=row, error=error) for row, error in rejections.listed],
         rejected_total=rejections.total,
     )
+
+
+async def _merge(
+    session: AsyncSession, staged: int, *, source: str, reason: str
+) -> tuple[int, str]:
+    """Add the staged numbers; return how many were new, and which way they were merged."""
+    if await swapping.worth_swapping(session, staged):
+        added = await swapping.merge(session, source=source, reason=reason)
+        if added is not None:
+            return added, MERGED_BY_SWAP
+    return await loading.merge(session, source=source, reason=reason), MERGED_IN_PLACE
+
+
+async def _drop_replaced(session: AsyncSession) -> None:
+    try:
+        await swapping.drop_replaced(session)
+    except Exception as exc:  # the list is committed: the old table can go after a later load
+        await session.rollback()
+        log.warning("Do-not-call: the replaced list stays until a later load: %s", one_line(exc))
 
 
 async def _read(
