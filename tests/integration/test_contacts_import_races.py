@@ -1,7 +1,8 @@
 """An import into a running campaign racing the scheduler's "finish campaign" step.
 
-The import reads its body without any lock, then takes the campaign FOR SHARE for its last
-statements. Finishing either comes first (and the import is refused) or skips the campaign
+The import saves the pieces of its body as they come without locking the campaign (its inserted
+contacts are invisible to others until it commits), then takes the campaign FOR SHARE to save
+the last piece. Finishing either comes first (and the import is refused) or skips the campaign
 until the import has committed (and then sees its contacts): never contacts stranded in a
 completed campaign.
 """
@@ -15,12 +16,15 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.campaigns.imports import PIECE_BYTES
 from app.scheduler.recovery import finish_campaigns
 from tests.support.seed import execute, fetch_all, seed_campaign
 
 Sessions = async_sessionmaker[AsyncSession]
-ROWS = [f"+39347{n:07d}\n" for n in range(24_000)]
-HALF = 20_000  # more than one piece of the body: some rows are staged before the pause
+ROWS = [f"+39347{n:07d}\n" for n in range(80_000)]  # 1 MB, 13 bytes a row
+# More than two pieces of the body: some rows are saved before the pause.
+HALF = 3 * PIECE_BYTES // 13
+CHUNK = 64 << 10
 
 
 async def finished_campaign_with_nothing_left(sessions: Sessions) -> int:
@@ -59,13 +63,15 @@ async def test_a_campaign_finished_during_the_upload_refuses_the_import(
     resume = asyncio.Event()
 
     async def body() -> AsyncIterator[bytes]:
-        yield ("phone_number\n" + "".join(ROWS[:HALF])).encode()
+        head = ("phone_number\n" + "".join(ROWS[:HALF])).encode()
+        for start in range(0, len(head), CHUNK):  # as a network delivers it
+            yield head[start : start + CHUNK]
         await resume.wait()
         yield "".join(ROWS[HALF:]).encode()
 
     upload = post(client, campaign_id, body())
-    await seen_in_activity(sessions, 'COPY "contact_import"%')
-    finished = await finish_campaigns(sessions)  # the staged rows are invisible to it
+    await seen_in_activity(sessions, "%INSERT INTO contacts%")
+    finished = await finish_campaigns(sessions)  # the inserted contacts are invisible to it
     resume.set()
     response = await upload
 
@@ -80,11 +86,14 @@ async def test_finishing_skips_a_campaign_whose_import_is_committing(
 ) -> None:
     campaign_id = await finished_campaign_with_nothing_left(sessions)
 
-    async def body() -> AsyncIterator[bytes]:
-        yield ("phone_number\n" + "".join(ROWS)).encode()
+    rows = ROWS[: PIECE_BYTES // 13 - 1]
 
-    # Another transaction holds do_not_call, which the import's INSERT reads: the import stops
-    # there, after it took the campaign FOR SHARE and before it commits.
+    async def body() -> AsyncIterator[bytes]:
+        yield ("phone_number\n" + "".join(rows)).encode()
+
+    # Another transaction holds do_not_call, which the import's INSERT reads: the body is one
+    # piece, the last, so the import stops there after it took the campaign FOR SHARE and
+    # before it commits.
     async with sessions() as blocker, blocker.begin():
         await blocker.execute(text("LOCK TABLE do_not_call IN ACCESS EXCLUSIVE MODE"))
         upload = post(client, campaign_id, body())
@@ -94,16 +103,17 @@ async def test_finishing_skips_a_campaign_whose_import_is_committing(
 
     assert finished == []  # skipped: the import holds the campaign
     assert response.status_code == 200, response.text
-    assert response.json()["imported"] == len(ROWS)
+    assert response.json()["imported"] == len(rows)
     assert await finish_campaigns(sessions) == []  # it sees the new pending contacts
-    assert await state_of(sessions, campaign_id) == ("running", 1 + len(ROWS))
+    assert await state_of(sessions, campaign_id) == ("running", 1 + len(rows))
 
 
 async def seen_in_activity(sessions: Sessions, query: str, *, waiting: bool = False) -> None:
     """Wait until a session of this database runs `query` (LIKE), waiting on a lock if asked."""
-    sql = "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE :q" + (
-        " AND wait_event_type = 'Lock'" if waiting else ""
-    )
+    sql = (
+        "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE :q"
+        " AND pid <> pg_backend_pid()"
+    ) + (" AND wait_event_type = 'Lock'" if waiting else "")
     for _ in range(400):
         if await fetch_all(sessions, sql, q=query):
             return

@@ -1,21 +1,31 @@
-"""Contact import in bounded memory: the body is read piece by piece, each piece checked in a
-worker thread and COPYed into a staging table; then one set-based statement moves the rows into
-`contacts`, finding repeats and do-not-call numbers, and the rejected rows are read back.
+"""Contact import in bounded memory, saving while checking.
 
-All of it runs in the caller's transaction: the staging table goes with it (ON COMMIT DROP), and
-an upload that fails or stops half way leaves nothing behind.
+The body is read piece by piece; each piece is checked in a worker thread while the piece
+before it is saved: its contacts COPYed into a small staging table and inserted into
+`contacts` from there, in file order, the numbers the campaign already has left out by
+ON CONFLICT. Every checked row is also kept, narrow (row, number or reason), in a second staging
+table, so that the rows left out can be told apart at the end: the first row of a number that
+was not inserted is "already in campaign", every later row of it a "duplicate of row N".
+
+All of it runs in the caller's transaction: the staging tables go with it (ON COMMIT DROP), and
+an upload that fails or stops half way leaves nothing behind. Imports into one campaign take
+turns (a transaction-level advisory lock, from their first insert to their commit): two at once
+would wait on each other's numbers, in opposite orders, and could deadlock; one after the other,
+each sees the numbers of those committed before it as already in the campaign.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, Callable, Sequence
-from typing import Any
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterable, Callable
+from dataclasses import dataclass, field
 
-from sqlalchemy import Row, text
+import asyncpg
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.campaigns.contacts import ContactRow, Normaliser, PreparedContacts
+from app.campaigns.contacts import ContactRow, Normaliser
 from app.campaigns.models import ContactState
 from app.campaigns.schemas import REJECTIONS_LISTED, ImportReport, Rejection
 from app.campaigns.uploads import UploadReader
@@ -24,67 +34,72 @@ from app.db.copying import OverlappedCopy, copy_connection
 from app.suppression.numbers import listed_hash_sql
 from app.web.bodies import rechunk
 
-# About 10,000 short rows: small enough to keep memory flat and the worker thread's turns
-# short, large enough that each COPY round trip carries plenty.
-PIECE_BYTES = 256 << 10
+# About 11,000 short rows. A checked piece takes about ten times its size in Python objects,
+# and up to three are held at once (one being saved, one waiting, one being checked): about
+# 10 MiB more at the peak, whatever the size of the body. Large enough that each piece's few
+# round trips, and waits for the worker thread to let go of the GIL, carry plenty of rows.
+PIECE_BYTES = 512 << 10
+# Checked pieces waiting while one is saved: the check and the save take turns unevenly (the
+# server's WAL flushes, the thread's scheduling), and one piece of slack absorbs that.
+PIECES_WAITING = 1
 
 PENDING = sql_literal(ContactState.PENDING)
 DO_NOT_CALL = sql_literal(ContactState.DO_NOT_CALL)
+# The advisory lock key space of contact imports: (this, campaign id) as two integers, apart
+# from the single-integer keys of the scheduler's leader and the migrations.
+LOCK_SPACE = 0x56530003
 
+PIECE = "contact_import_piece"
 STAGING = "contact_import"
-# A staging row is a contact (error NULL) or a rejection (only row_no and error). Contacts are
-# COPYed straight from ContactRow tuples, so the columns follow its fields.
+# The piece's contacts are COPYed straight from ContactRow tuples, so the columns follow its
+# fields. The numbers of a piece are distinct: its repeats go to the narrow table directly.
 CONTACT_COLUMNS = ("row_no", *ContactRow._fields[1:])
-REJECTION_COLUMNS = ("row_no", "error")
+NARROW_COLUMNS = ("row_no", "phone_number", "error", "left_out")
+_CREATE_PIECE = text(f"""
+CREATE TEMPORARY TABLE {PIECE} (
+    row_no integer NOT NULL,
+    phone_number text NOT NULL,
+    external_id text,
+    name text,
+    timezone text,
+    time_zone_candidates text,
+    attributes jsonb,
+    language text
+) ON COMMIT DROP
+""")
+# A row with a number (left out or not), or a rejected row with its reason.
 _CREATE_STAGING = text(f"""
 CREATE TEMPORARY TABLE {STAGING} (
     row_no integer NOT NULL,
     phone_number text,
-    external_id text,
-    name text,
-    timezone text,
-    time_zone_candidates text[],
-    attributes jsonb,
-    language text,
-    error text
+    error text,
+    left_out boolean NOT NULL DEFAULT false
 ) ON COMMIT DROP
 """)
+_TAKE_TURN = text("SELECT pg_advisory_xact_lock(:space, :key)")
+_EMPTY_PIECE = text(f"TRUNCATE {PIECE}")
 
-# The first row of each number is the candidate; later rows repeat it. Candidates go in in file
-# order (so contacts are called in that order) and those the campaign already has are left out
-# by ON CONFLICT; the rows of numbers given twice or already there are then recorded as
-# rejections, in the same statement (only it sees what was inserted). Joins, not correlated
-# subqueries: the sizes run to millions of rows.
-_MERGE = text(f"""
-WITH firsts AS (
-    SELECT phone_number, min(row_no) AS first_row, count(*) AS copies
-    FROM {STAGING} WHERE error IS NULL
-    GROUP BY phone_number
-), inserted AS (
+# Contacts go in in file order (so they are called in that order); those the campaign already
+# has, or this upload has given in an earlier piece, are left out by ON CONFLICT and marked so.
+_SAVE_PIECE = text(f"""
+WITH inserted AS (
     INSERT INTO contacts
         (campaign_id, phone_number, external_id, name, timezone, time_zone_candidates,
          attributes, language, state, next_attempt_at)
     SELECT :campaign_id, s.phone_number, s.external_id, s.name, s.timezone,
-           s.time_zone_candidates, s.attributes, s.language,
+           coalesce(s.time_zone_candidates::text[], '{{}}'), s.attributes, s.language,
            CASE WHEN EXISTS (SELECT 1 FROM do_not_call d WHERE d.phone_number IN (s.phone_number,
                     {listed_hash_sql("s.phone_number")}))
                 THEN {DO_NOT_CALL} ELSE {PENDING} END,
            now()
-    FROM {STAGING} s JOIN firsts f ON f.first_row = s.row_no
+    FROM {PIECE} s
     ORDER BY s.row_no
     ON CONFLICT (campaign_id, phone_number) DO NOTHING
     RETURNING phone_number, state
-), left_out AS (
-    SELECT f.phone_number, f.first_row, i.phone_number IS NULL AS already
-    FROM firsts f LEFT JOIN inserted i USING (phone_number)
-    WHERE f.copies > 1 OR i.phone_number IS NULL
-), rejected AS (
-    INSERT INTO {STAGING} (row_no, error)
-    SELECT s.row_no,
-           CASE WHEN s.row_no = l.first_row THEN 'already in campaign'
-                ELSE 'duplicate of row ' || l.first_row END
-    FROM left_out l JOIN {STAGING} s ON s.phone_number = l.phone_number
-    WHERE s.error IS NULL AND (s.row_no <> l.first_row OR l.already)
+), kept AS (
+    INSERT INTO {STAGING} (row_no, phone_number, left_out)
+    SELECT s.row_no, s.phone_number, i.phone_number IS NULL
+    FROM {PIECE} s LEFT JOIN inserted i USING (phone_number)
 )
 SELECT count(*) AS imported, count(*) FILTER (WHERE state = {DO_NOT_CALL}) AS do_not_call
 FROM inserted
@@ -94,64 +109,200 @@ FROM inserted
 # staging table of a million rows for a few hundred, and picks plans fit for that.
 _ANALYZE_STAGING = text(f"ANALYZE {STAGING}")
 
+# Each left-out row against the first valid row of its number in the whole upload.
 _REJECTED = text(f"""
-SELECT row_no, error, count(*) OVER () AS total
-FROM {STAGING} WHERE error IS NOT NULL
+WITH left_out AS (
+    SELECT row_no, phone_number FROM {STAGING} WHERE left_out
+), firsts AS (
+    SELECT s.phone_number, min(s.row_no) AS first_row
+    FROM {STAGING} s
+    WHERE s.phone_number IN (SELECT phone_number FROM left_out)
+    GROUP BY s.phone_number
+)
+SELECT l.row_no,
+       CASE WHEN l.row_no = f.first_row THEN 'already in campaign'
+            ELSE 'duplicate of row ' || f.first_row END AS error
+FROM left_out l JOIN firsts f USING (phone_number)
+UNION ALL
+SELECT row_no, error FROM {STAGING} WHERE error IS NOT NULL
 ORDER BY row_no
 LIMIT :limit
 """)
 
 
-async def stage(
-    session: AsyncSession,
-    body: AsyncIterable[bytes],
-    *,
-    reader: UploadReader,
-    normaliser: Normaliser,
-    progress: Callable[[int], None] | None = None,
-) -> None:
-    """Create the staging table and fill it with every row of `body`, checked, as it arrives.
+@dataclass
+class Piece:
+    """A checked piece: contacts with distinct numbers, and the rows for the narrow table
+    (repeats of a number earlier in the piece, rejected rows with their reason)."""
 
-    `progress`, when given, is told how many more bytes were checked after each piece.
-    """
-    await session.execute(_CREATE_STAGING)
-    connection = await copy_connection(session)
+    contacts: list[ContactRow] = field(default_factory=list)
+    narrow: list[tuple[int, str | None, str | None, bool]] = field(default_factory=list)
 
-    async def copy(batch: PreparedContacts) -> None:
-        for records, columns in (batch.rows, CONTACT_COLUMNS), (batch.rejected, REJECTION_COLUMNS):
-            if records:
-                await connection.copy_records_to_table(STAGING, records=records, columns=columns)
-
-    copier = OverlappedCopy(copy)
-    try:
-        async for piece in rechunk(body, PIECE_BYTES):
-            await copier.send(await asyncio.to_thread(_check, reader, normaliser, piece))
-            if progress is not None:
-                progress(len(piece))
-        await copier.send(await asyncio.to_thread(_check, reader, normaliser, None))
-        await copier.drain()
-    finally:
-        await copier.settle()
+    def __len__(self) -> int:
+        return len(self.contacts) + len(self.narrow)
 
 
-async def merge(session: AsyncSession, *, campaign_id: int) -> ImportReport:
-    """Move the staged contacts into the campaign; report what was left out and why."""
-    await session.execute(_ANALYZE_STAGING)
-    counts = (await session.execute(_MERGE, {"campaign_id": campaign_id})).one()
-    rejected = (await session.execute(_REJECTED, {"limit": REJECTIONS_LISTED})).all()
-    return build_report(counts, rejected)
+@dataclass
+class Counts:
+    imported: int = 0
+    do_not_call: int = 0
+    rejected: int = 0
 
 
-def build_report(counts: Row[Any], rejected: Sequence[Row[Any]]) -> ImportReport:
+class Import:
+    """One upload into one campaign: `stage` reads, checks and saves all but the last piece
+    (the caller then locks the campaign), `finish` saves that one and reports."""
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        *,
+        campaign_id: int,
+        reader: UploadReader,
+        normaliser: Normaliser,
+    ) -> None:
+        self.session = session
+        self.campaign_id = campaign_id
+        self.reader = reader
+        self.normaliser = normaliser
+        self.counts = Counts()
+        self._last: Piece | None = None
+        self._turn_taken = False
+        self._pieces_saved = 0
+        self._connection: asyncpg.Connection | None = None
+
+    async def stage(
+        self, body: AsyncIterable[bytes], progress: Callable[[int], None] | None = None
+    ) -> None:
+        """Read, check and save the body's pieces, all but the last, as they arrive.
+
+        `progress`, when given, is told how many more bytes were checked after each piece.
+        """
+        await self.session.execute(_CREATE_PIECE)
+        await self.session.execute(_CREATE_STAGING)
+        self._connection = await copy_connection(self.session)
+        saver = OverlappedCopy(self._save, waiting=PIECES_WAITING)
+        chunks = ReadAhead(rechunk(body, PIECE_BYTES))
+        try:
+            while (chunk := await chunks.next()) is not None:
+                # More of the body has come: the piece checked before it is not the last one.
+                if self._last is not None:
+                    await saver.send(self._last)
+                self._last = await asyncio.to_thread(_check, self.reader, self.normaliser, chunk)
+                if progress is not None:
+                    progress(len(chunk))
+            end = await asyncio.to_thread(_check, self.reader, self.normaliser, None)
+            self._last = _joined(self._last, end)
+            await saver.drain()
+        finally:
+            await chunks.close()
+            await saver.settle()
+
+    async def finish(self) -> ImportReport:
+        """Save the last piece (the campaign is locked by now) and report what was left out."""
+        if self._last is not None:
+            await self._save(self._last)
+        rejected: list[Rejection] = []
+        if self.counts.rejected:
+            await self.session.execute(_ANALYZE_STAGING)
+            rows = await self.session.execute(_REJECTED, {"limit": REJECTIONS_LISTED})
+            rejected = [Rejection(row=r.row_no, error=r.error) for r in rows]
+        return build_report(self.counts, rejected)
+
+    async def _save(self, piece: Piece) -> None:
+        connection = self._connection
+        if connection is None:
+            raise RuntimeError("stage() has not begun")
+        if piece.narrow:
+            await connection.copy_records_to_table(
+                STAGING, records=piece.narrow, columns=NARROW_COLUMNS
+            )
+        self.counts.rejected += len(piece.narrow)
+        if piece.contacts:
+            await self._take_turn()
+            if self._pieces_saved:
+                await self.session.execute(_EMPTY_PIECE)
+            await connection.copy_records_to_table(
+                PIECE, records=piece.contacts, columns=CONTACT_COLUMNS
+            )
+            saved = (
+                await self.session.execute(_SAVE_PIECE, {"campaign_id": self.campaign_id})
+            ).one()
+            self._pieces_saved += 1
+            self.counts.imported += saved.imported
+            self.counts.do_not_call += saved.do_not_call
+            self.counts.rejected += len(piece.contacts) - saved.imported
+
+    async def _take_turn(self) -> None:
+        if not self._turn_taken:
+            key = self.campaign_id & 0x7FFFFFFF  # two int4 keys; a collision only waits
+            await self.session.execute(_TAKE_TURN, {"space": LOCK_SPACE, "key": key})
+            self._turn_taken = True
+
+
+class ReadAhead:
+    """The next piece of the body is read while this one is checked: the event loop takes the
+    bytes in whenever the worker thread lets go, instead of only once the check is done (a
+    server stops reading a client it is not asked for more, and getting it going again takes
+    round trips)."""
+
+    def __init__(self, pieces: AsyncGenerator[bytes, None]) -> None:
+        self._pieces = pieces
+        self._next: asyncio.Future[bytes | None] | None = None
+
+    async def next(self) -> bytes | None:
+        """The next piece (None: the body has ended); the one after it is asked for at once."""
+        future = self._next or asyncio.ensure_future(anext(self._pieces, None))
+        piece = await future
+        self._next = None if piece is None else asyncio.ensure_future(anext(self._pieces, None))
+        return piece
+
+    async def close(self) -> None:
+        """Stop reading: after an error, or once the body has ended."""
+        ahead, self._next = self._next, None
+        if ahead is not None and not ahead.done():
+            ahead.cancel()
+        elif ahead is not None and not ahead.cancelled():
+            ahead.exception()  # seen, so not logged: the import has failed for its own reason
+        with contextlib.suppress(Exception):  # still running, if just cancelled: left to the GC
+            await self._pieces.aclose()
+
+
+def build_report(counts: Counts, rejected: list[Rejection]) -> ImportReport:
     """The answer: counts, the first rejected rows in file order, and how many there were."""
     return ImportReport(
         imported=counts.imported,
         do_not_call=counts.do_not_call,
-        rejected=[Rejection(row=r.row_no, error=r.error) for r in rejected],
-        rejected_total=rejected[0].total if rejected else 0,
+        rejected=rejected,
+        rejected_total=counts.rejected,
     )
 
 
-def _check(reader: UploadReader, normaliser: Normaliser, piece: bytes | None) -> PreparedContacts:
-    """The rows that `piece` completes, checked (None: the body has ended)."""
-    return normaliser.batch(reader.close() if piece is None else reader.feed(piece))
+def _check(reader: UploadReader, normaliser: Normaliser, chunk: bytes | None) -> Piece:
+    """The rows that `chunk` completes, checked (None: the body has ended)."""
+    checked = normaliser.batch(reader.close() if chunk is None else reader.feed(chunk))
+    piece = Piece(narrow=[(row, None, error, False) for row, error in checked.rejected])
+    _add_contacts(piece, checked.rows)
+    return piece
+
+
+def _add_contacts(piece: Piece, contacts: list[ContactRow]) -> None:
+    """Add contacts to the piece, those whose number it already has as repeats: left out, to
+    be told apart at the end against the whole upload."""
+    seen = {c.phone_number for c in piece.contacts}
+    for contact in contacts:
+        if contact.phone_number in seen:
+            piece.narrow.append((contact.row, contact.phone_number, None, True))
+        else:
+            seen.add(contact.phone_number)
+            piece.contacts.append(contact)
+
+
+def _joined(piece: Piece | None, end: Piece) -> Piece | None:
+    """The last piece and the rows the end of the body completed (rarely more than a line),
+    as one piece; None when there are no rows at all."""
+    if piece is None:
+        return end if len(end) else None
+    _add_contacts(piece, end.contacts)
+    piece.narrow.extend(end.narrow)
+    return piece

@@ -172,17 +172,19 @@ async def import_contacts(
         region=default_region(campaign.language, campaign.caller_id),
         default_zone=campaign.timezone,
     )
-    reader = reader_for(media_type)
+    upload = imports.Import(
+        session, campaign_id=campaign_id, reader=reader_for(media_type), normaliser=normaliser
+    )
     started = time.monotonic()
-    await imports.stage(session, body, reader=reader, normaliser=normaliser, progress=progress)
+    await upload.stage(body, progress)
     staged = time.monotonic()
-    # Locked only now, for the last statements: a slow upload does not hold off a cancel.
+    # Locked only now, for the last piece: a slow upload does not hold off a cancel.
     await _importable(session, campaign_id, lock=True)
-    report = await imports.merge(session, campaign_id=campaign_id)
+    report = await upload.finish()
     await session.commit()
     log.info(
-        "Campaign %s: imported %d contacts, rejected %d rows; body read and checked in %.1f s, "
-        "saved in %.1f s",
+        "Campaign %s: imported %d contacts, rejected %d rows; body read, checked and saved in "
+        "%.1f s, last piece saved and committed in %.1f s",
         campaign_id,
         report.imported,
         report.rejected_total,

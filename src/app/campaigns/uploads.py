@@ -13,8 +13,7 @@ import json
 import re
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, NoReturn, Protocol
+from typing import Any, NamedTuple, NoReturn, Protocol
 
 from app.campaigns.errors import InvalidInput
 
@@ -27,9 +26,11 @@ MAX_LINE_CHARS = 1 << 20
 MAX_ITEM_CHARS = 1 << 20
 
 
-@dataclass(frozen=True)
-class RawContact:
-    """One data row as uploaded; `problem` is set when the row could not even be read."""
+class RawContact(NamedTuple):
+    """One data row as uploaded; `problem` is set when the row could not even be read.
+
+    A tuple: one is made per row, and a tuple is several times cheaper to make than a frozen
+    dataclass."""
 
     row: int
     fields: Mapping[Any, Any]
@@ -172,7 +173,7 @@ class CsvReader:
                 self._columns = _columns(values)
                 continue
             self._row += 1
-            if any(v.strip() for v in values):
+            if "".join(values).strip():  # not blank: some field has more than white space
                 rows.append(_csv_row(self._row, values, self._columns))
         return rows
 
@@ -213,12 +214,12 @@ def _column_name(header: str) -> str:
 
 
 def _csv_row(number: int, values: list[str], columns: list[str]) -> RawContact:
-    extra = values[len(columns) :]
-    if any(v.strip() for v in extra):
+    if len(values) > len(columns) and "".join(values[len(columns) :]).strip():
         problem = f"has {len(values)} fields but the header has {len(columns)}"
         return RawContact(number, {}, problem)
+    fields = dict(zip(columns, values, strict=False))
     # Spreadsheets pad rows with unnamed empty columns; those carry nothing to keep.
-    fields = {name: value for name, value in zip(columns, values, strict=False) if name}
+    fields.pop("", None)
     return RawContact(number, fields)
 
 

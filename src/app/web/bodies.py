@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable
 from typing import Any
 
 import yaml
@@ -105,7 +105,7 @@ async def yaml_as_json(request: Request) -> Request:
     return Request({**request.scope, "headers": headers}, receive)
 
 
-async def rechunk(body: AsyncIterable[bytes], size: int) -> AsyncIterator[bytes]:
+async def rechunk(body: AsyncIterable[bytes], size: int) -> AsyncGenerator[bytes, None]:
     """The body again, in pieces of at least `size` bytes (the last may be shorter): a reader
     fed a few large pieces works in bulk, whatever the sizes the network delivered."""
     buffer = bytearray()
