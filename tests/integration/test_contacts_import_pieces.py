@@ -150,6 +150,57 @@ async def test_two_imports_into_one_campaign_take_turns(
     assert await numbers_in_order(sessions, campaign_id) == [*shared, *extra]
 
 
+async def test_a_number_listed_while_the_upload_is_read_is_imported_as_do_not_call(
+    client: httpx.AsyncClient, sessions: Sessions, campaign_id: int
+) -> None:
+    """An opt-out committed after the piece holding the number was saved: the list's own step
+    cannot see the upload's rows, so the import looks again before it commits."""
+    phones = [number(n) for n in range(300)]
+    resume = asyncio.Event()
+    running = asyncio.create_task(upload(client, campaign_id, chunks(csv_of(phones), resume)))
+    await wait_for(sessions, "%INSERT INTO contacts%", waiting=False)
+    for phone in (number(0), number(1)):  # both in the first piece, saved by now
+        await execute(
+            sessions,
+            "INSERT INTO do_not_call (phone_number, reason, source) VALUES (:p, 'asked', 'opt_out')",
+            p=phone,
+        )
+    resume.set()
+    report = await running
+
+    assert (report["imported"], report["do_not_call"]) == (300, 2)
+    rows = await fetch_all(
+        sessions,
+        "SELECT phone_number FROM contacts WHERE campaign_id = :id AND state = 'do_not_call'",
+        id=campaign_id,
+    )
+    assert sorted(r.phone_number for r in rows) == [number(0), number(1)]
+
+
+async def test_an_import_waiting_for_its_turn_leaves_the_campaign_row_alone(
+    client: httpx.AsyncClient, sessions: Sessions, campaign_id: int
+) -> None:
+    """A one-piece upload behind a slow one waits for its turn before it locks the campaign:
+    the dispatcher and a pause or cancel are not held off for the slow upload's duration."""
+    resume_first = asyncio.Event()
+    first = asyncio.create_task(
+        upload(client, campaign_id, chunks(csv_of([number(n) for n in range(300)]), resume_first))
+    )
+    await wait_for(sessions, "%INSERT INTO contacts%", waiting=False)
+    second = asyncio.create_task(upload(client, campaign_id, chunks(csv_of([number(500)]))))
+    await wait_for(sessions, "%pg_advisory_xact_lock%", waiting=True)
+
+    # What the dispatcher and a status change need: the row, at once.
+    locked = await fetch_all(
+        sessions, "SELECT id FROM campaigns WHERE id = :id FOR NO KEY UPDATE NOWAIT", id=campaign_id
+    )
+    resume_first.set()
+    one, two = await first, await second
+
+    assert [row.id for row in locked] == [campaign_id]
+    assert (one["imported"], two["imported"]) == (300, 1)
+
+
 async def test_an_invalid_byte_after_pieces_were_saved_writes_nothing(
     client: httpx.AsyncClient, sessions: Sessions, campaign_id: int
 ) -> None:

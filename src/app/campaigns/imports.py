@@ -31,6 +31,7 @@ from app.campaigns.schemas import REJECTIONS_LISTED, ImportReport, Rejection
 from app.campaigns.uploads import UploadReader
 from app.db.base import sql_literal
 from app.db.copying import OverlappedCopy, copy_connection
+from app.suppression.loading import count_of
 from app.suppression.numbers import listed_hash_sql
 from app.web.bodies import rechunk
 
@@ -103,6 +104,22 @@ WITH inserted AS (
 )
 SELECT count(*) AS imported, count(*) FILTER (WHERE state = {DO_NOT_CALL}) AS do_not_call
 FROM inserted
+""")
+
+# A number listed while the upload was read (an opt-out, a do-not-call load) after the piece
+# holding it was saved: the list's own step that suppresses pending contacts could not see this
+# upload's uncommitted rows, so they are looked at again once all pieces are in (the last one was
+# checked just now). Left pending, such a contact would never be called nor ever be final.
+_LISTED_SINCE = text(f"""
+WITH listed AS MATERIALIZED (
+    SELECT s.phone_number FROM {STAGING} s
+    WHERE NOT s.left_out AND s.phone_number IS NOT NULL
+      AND EXISTS (SELECT 1 FROM do_not_call d WHERE d.phone_number IN (s.phone_number,
+                  {listed_hash_sql("s.phone_number")}))
+)
+UPDATE contacts ct SET state = {DO_NOT_CALL}, updated_at = now()
+FROM listed l
+WHERE ct.campaign_id = :campaign_id AND ct.phone_number = l.phone_number AND ct.state = {PENDING}
 """)
 
 # Temporary tables are never analysed automatically: without statistics the planner takes a
@@ -194,6 +211,10 @@ class Import:
             end = await asyncio.to_thread(_check, self.reader, self.normaliser, None)
             self._last = _joined(self._last, end)
             await saver.drain()
+            # Before the caller locks the campaign row: waiting for another import's turn while
+            # holding that lock would keep the dispatcher and a pause or cancel off the campaign
+            # for as long as the other upload takes.
+            await self._take_turn()
         finally:
             await chunks.close()
             await saver.settle()
@@ -202,9 +223,14 @@ class Import:
         """Save the last piece (the campaign is locked by now) and report what was left out."""
         if self._last is not None:
             await self._save(self._last)
+        if self._pieces_saved > 1 or self.counts.rejected:
+            await self.session.execute(_ANALYZE_STAGING)
+        if self._pieces_saved > 1:
+            values = {"campaign_id": self.campaign_id}
+            listed = await self.session.execute(_LISTED_SINCE, values)
+            self.counts.do_not_call += count_of(listed)
         rejected: list[Rejection] = []
         if self.counts.rejected:
-            await self.session.execute(_ANALYZE_STAGING)
             rows = await self.session.execute(_REJECTED, {"limit": REJECTIONS_LISTED})
             rejected = [Rejection(row=r.row_no, error=r.error) for r in rows]
         return build_report(self.counts, rejected)
