@@ -20,7 +20,7 @@ import httpx
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.db.engine import make_engine, make_sessionmaker
@@ -334,3 +334,73 @@ def test_a_large_load_of_numbers_already_listed_is_merged_in_place(
     assert again.exit_code == 0 and "added 0 numbers" in again.stdout
     assert f"({LARGE:,} already listed or repeated)" in again.stdout
     assert on_database(database_url, snapshot) == first
+
+
+async def test_a_swap_that_cannot_lock_the_list_gives_way_and_merges_in_place(
+    client: httpx.AsyncClient,
+    sessions: Sessions,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A transaction reading the list until its commit (a slow contact upload does) never makes
+    the swap queue every claim behind it: after its tries the swap is rolled back as a whole."""
+    monkeypatch.setattr(swapping, "LOCK_TRIES", 2)
+    monkeypatch.setattr(swapping, "LOCK_PAUSE_SECONDS", 0.01)
+    await list_before(sessions, await seed_campaign(sessions, contacts=0))
+    before = await table_oid(sessions)
+    loaded = numbers(LARGE)
+
+    async with sessions() as reader:
+        await reader.execute(text("SELECT count(*) FROM do_not_call"))  # held to its commit
+        response = await post_list(client, "\n".join(loaded) + "\n")
+        await reader.rollback()
+
+    assert response.status_code == 200, response.text
+    assert response.json()["added"] == LARGE
+    assert await table_oid(sessions) == before
+    assert len(await entries(sessions)) == LARGE + 2
+    assert "merged in place instead" in caplog.text
+    assert "(merged in place)" in caplog.text
+    leftovers = await fetch_all(
+        sessions,
+        "SELECT relname FROM pg_class WHERE relname LIKE 'do_not_call_%' AND relkind = 'r'",
+    )
+    assert leftovers == []
+
+
+async def test_a_forgotten_number_leaves_the_old_list_a_swap_could_not_drop_yet(
+    client: httpx.AsyncClient, sessions: Sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The table a swap sets aside holds plain numbers until it is dropped: erasure deletes the
+    person's number there too, and the next load drops it."""
+
+    async def busy(session: AsyncSession) -> int:  # campaigns stayed busy: nothing dropped
+        return 0
+
+    opted_out = "+393331234567"
+    await list_before(sessions, await seed_campaign(sessions, contacts=0))
+    with monkeypatch.context() as patch:
+        patch.setattr(swapping, "drop_replaced", busy)
+        assert (await post_list(client, "\n".join(numbers(LARGE)) + "\n")).status_code == 200
+    [replaced] = await replaced_tables(sessions)
+    assert await fetch_all(sessions, f"SELECT 1 FROM {replaced} WHERE phone_number = '{opted_out}'")
+
+    forgotten = await client.delete(f"/api/contacts/by-phone/{opted_out}")
+
+    assert forgotten.status_code == 200, forgotten.text
+    assert (
+        await fetch_all(sessions, f"SELECT 1 FROM {replaced} WHERE phone_number = '{opted_out}'")
+        == []
+    )
+    assert listed_hash(opted_out) in await entries(sessions)
+    assert (await post_list(client, "+393330000001\n")).status_code == 200
+    assert await replaced_tables(sessions) == []
+
+
+async def replaced_tables(sessions: Sessions) -> list[str]:
+    rows = await fetch_all(
+        sessions,
+        "SELECT relname FROM pg_class WHERE starts_with(relname, :prefix) AND relkind = 'r'",
+        prefix=swapping.REPLACED,
+    )
+    return [row.relname for row in rows]

@@ -24,6 +24,7 @@ from app.campaigns.models import ContactState
 from app.db.base import sql_literal
 from app.dialogue.survey import QuestionType
 from app.logs import mask_phone
+from app.suppression import swapping
 from app.suppression.numbers import NumberCheck, RowError, listed_hash
 from app.suppression.schemas import ErasureReport
 
@@ -183,10 +184,14 @@ async def forget(*, session: AsyncSession, number: str) -> ErasureReport:
     listed = set((await session.execute(_LISTED, {"number": e164, "hashed": hashed})).scalars())
     if not targets and e164 not in listed:
         if hashed in listed:
+            await swapping.forget_number(session, e164)
+            await session.commit()
             return ErasureReport(contacts_erased=0, campaigns=0, already_forgotten=True)
         raise NotFound("no contact and no do-not-call entry has this number")
     await erase(session, targets, why=Why.REQUEST)
     await session.execute(_LIST_AS_HASH, {"number": e164, "hashed": hashed})
+    # Last: by now this transaction holds what dropping such a table would have to wait for.
+    await swapping.forget_number(session, e164)
     await session.commit()
     campaigns = len({t.campaign_id for t in targets})
     log.info(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -54,11 +54,18 @@ _MERGE_RACING = text(_INSERT + "ON CONFLICT (phone_number) DO NOTHING")
 # The dispatcher never calls a listed number, but a pending contact it skips would keep its
 # campaign from ever completing: such contacts take their final state now, as on an opt-out.
 # Probing the list once per pending contact costs O(pending contacts), not O(list).
-_SUPPRESS_PENDING = text(f"""
+
+
+def _suppress_pending(table: str) -> TextClause:
+    return text(f"""
 UPDATE contacts ct SET state = {DO_NOT_CALL}, updated_at = now()
 WHERE ct.state = {PENDING}
-  AND EXISTS (SELECT 1 FROM do_not_call d WHERE d.phone_number = ct.phone_number)
+  AND EXISTS (SELECT 1 FROM {table} d WHERE d.phone_number = ct.phone_number)
 """)
+
+
+# The list, and the new table a large load builds to swap in (app.suppression.swapping).
+_SUPPRESS_PENDING = {t: _suppress_pending(t) for t in ("do_not_call", "do_not_call_new")}
 
 
 async def stage(session: AsyncSession, pieces: AsyncIterator[Checked]) -> int:
@@ -95,9 +102,9 @@ async def merge(session: AsyncSession, *, source: str, reason: str) -> int:
         return count_of(await session.execute(_MERGE_RACING, values))
 
 
-async def suppress_pending_contacts(session: AsyncSession) -> int:
-    """Give every pending contact whose number is listed its final state; return how many."""
-    return count_of(await session.execute(_SUPPRESS_PENDING))
+async def suppress_pending_contacts(session: AsyncSession, table: str = "do_not_call") -> int:
+    """Give every pending contact whose number `table` lists its final state; return how many."""
+    return count_of(await session.execute(_SUPPRESS_PENDING[table]))
 
 
 def count_of(result: object) -> int:

@@ -91,11 +91,10 @@ async def _import(
     started = time.monotonic()
     valid = await loading.stage(session, pieces)
     staged = time.monotonic()
-    added, how = await _merge(session, valid, source=source, reason=reason)
-    suppressed = await loading.suppress_pending_contacts(session)
+    added, suppressed, how = await _merge(session, valid, source=source, reason=reason)
     await session.commit()
-    if how == MERGED_BY_SWAP:
-        await _drop_replaced(session)
+    # Every load, not only a swap: a table an earlier swap could not drop goes now.
+    await _drop_replaced(session)
     log.info(
         "Do-not-call import from %s: %d numbers added, %d already listed or repeated, "
         "%d rows rejected, %d pending contacts suppressed; read and checked in %.1f s, "
@@ -120,13 +119,15 @@ async def _import(
 
 async def _merge(
     session: AsyncSession, staged: int, *, source: str, reason: str
-) -> tuple[int, str]:
-    """Add the staged numbers; return how many were new, and which way they were merged."""
+) -> tuple[int, int, str]:
+    """Add the staged numbers and make pending contacts of listed numbers final; return how
+    many numbers were new, how many contacts were made final, and which way it was merged."""
     if await swapping.worth_swapping(session, staged):
-        added = await swapping.merge(session, source=source, reason=reason)
-        if added is not None:
-            return added, MERGED_BY_SWAP
-    return await loading.merge(session, source=source, reason=reason), MERGED_IN_PLACE
+        swapped = await swapping.merge(session, source=source, reason=reason)
+        if swapped is not None:
+            return swapped.added, swapped.suppressed, MERGED_BY_SWAP
+    added = await loading.merge(session, source=source, reason=reason)
+    return added, await loading.suppress_pending_contacts(session), MERGED_IN_PLACE
 
 
 async def _drop_replaced(session: AsyncSession) -> None:

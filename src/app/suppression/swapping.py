@@ -9,8 +9,15 @@ bulk build), add the foreign key (one validating scan), and swap the table in.
 
 All of it runs in the caller's transaction. Writers wait on an EXCLUSIVE lock from the moment
 the old entries are read, so no opt-out or removal made meanwhile is lost; readers (the
-dispatcher's claims) go on reading the old table until the swap itself, which holds ACCESS
-EXCLUSIVE only from the rename to the commit. Other sessions see the old list or the whole new
+dispatcher's claims) go on reading the old table until the end. Pending contacts whose number
+the new table lists are made final before the end too, against the new table. Only then are the
+short locks taken, each in tries of 200 ms: SHARE ROW EXCLUSIVE on `campaigns` (what adding the
+foreign key needs; campaigns cannot be updated until the commit) and ACCESS EXCLUSIVE on the
+old table (claims wait until the commit); then the foreign key's validating scan (about a second
+at ten million numbers), the renames and the commit. When either lock cannot be had within
+about 10 s (a contact upload, say, reads the list until its own commit), the whole swap is
+rolled back to its savepoint and the load is merged in place: no reader is ever queued for
+long behind the swap. Other sessions see the old list or the whole new
 one: in READ COMMITTED a statement takes its snapshot after its locks, and the new table's rows
 are committed by then. (A REPEATABLE READ transaction whose snapshot is older than the swap
 would find the new table empty, as after any table rewrite in PostgreSQL: nothing reads the
@@ -19,7 +26,8 @@ list that way.) A second load waits on the EXCLUSIVE lock, then works on the new
 The old table is set aside under another name and dropped after the commit, in a transaction of
 its own: dropping it takes ACCESS EXCLUSIVE on `campaigns` (its foreign key's triggers live
 there), which inside the load could deadlock with a dispatcher that holds its campaign row and
-waits to read the list.
+waits to read the list. Until it is dropped it still holds plain numbers: erasure deletes the
+person's number from it too (`forget_number`), and every later load tries the drop again.
 
 The new table must be the old one under the same name: same columns in the same order, same
 constraint and index names. It is made `LIKE` the old one (columns, defaults, NOT NULL and
@@ -32,6 +40,7 @@ module only swaps what it knows how to rebuild exactly.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 from dataclasses import dataclass
 
@@ -39,7 +48,9 @@ from sqlalchemy import TextClause, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.suppression.loading import SORT_MEMORY, STAGING, count_of
+from app.suppression.loading import SORT_MEMORY, STAGING, count_of, suppress_pending_contacts
+
+log = logging.getLogger(__name__)
 
 TABLE = "do_not_call"
 NEW_TABLE = "do_not_call_new"
@@ -59,12 +70,14 @@ SWAP_RATIO = 1.0
 # The swap waits for the readers of the old table to finish; readers arriving meanwhile queue
 # behind it. Waiting in short tries, with pauses between them, lets the dispatcher's claims
 # through instead of stalling them behind a long transaction that happens to read the list.
+# After about 10 s of tries the swap gives way and the load is merged in place.
 LOCK_TRY_MS = 200
 LOCK_PAUSE_SECONDS = 0.3
-LOCK_TRIES = 100
+LOCK_TRIES = 20
 # Dropping the old table only frees disk space: fewer tries (about 10 s), then a later load.
 DROP_TRIES = 20
 _LOCK_NOT_AVAILABLE = "55P03"
+_UNDEFINED_TABLE = "42P01"
 
 # The columns the swap copies and writes: those of the model. A migration adding one makes
 # `_SHAPE` false, and loads merge in place until this module knows the new column.
@@ -169,6 +182,9 @@ _ANALYZE = text(f"ANALYZE {NEW_TABLE}")
 # too. Inside the load's transaction that would deadlock with a dispatcher holding its campaign
 # and waiting for the list; after the commit, alone, it only has to wait its turn.
 _LOCK_CAMPAIGNS = text("LOCK TABLE campaigns IN ACCESS EXCLUSIVE MODE")
+# What adding the new table's foreign key takes on campaigns, taken beforehand in short tries.
+_LOCK_CAMPAIGNS_FOR_KEYS = text("LOCK TABLE campaigns IN SHARE ROW EXCLUSIVE MODE")
+_LOCK_OLD = text(f"LOCK TABLE {TABLE} IN ACCESS EXCLUSIVE MODE")
 
 
 @dataclass(frozen=True)
@@ -202,45 +218,94 @@ async def _estimate(session: AsyncSession, staged: int) -> Estimate:
     return Estimate(new=new, list_shorter=listed * SWAP_RATIO <= new)
 
 
-async def merge(session: AsyncSession, *, source: str, reason: str) -> int | None:
-    """List the staged numbers by swapping in a new table; None: the table cannot be swapped.
+@dataclass(frozen=True)
+class Swapped:
+    added: int  # numbers new to the list
+    suppressed: int  # pending contacts whose number is listed, now final
 
-    Returns how many numbers were added. When it returns None the caller merges in place; the
-    EXCLUSIVE lock taken here then keeps writers waiting until the commit.
-    """
+
+async def merge(session: AsyncSession, *, source: str, reason: str) -> Swapped | None:
+    """List the staged numbers by swapping in a new table; None: the table cannot be swapped,
+    or the old one could not be locked in time (the caller then merges in place; the EXCLUSIVE
+    lock taken here keeps writers waiting until the commit either way)."""
     await session.execute(_LOCK_WRITERS)
     shape = {"table": TABLE, "columns": list(_COLUMNS)}
     if not (await session.execute(_SHAPE, shape)).scalar_one():
         return None
     foreign_keys = list((await session.execute(_FOREIGN_KEYS)).scalars())
+    # Rolled back as a whole when the swap cannot take its locks: the new table goes with it.
+    attempt = await session.begin_nested()
+    try:
+        swapped = await _build_and_swap(session, foreign_keys, source=source, reason=reason)
+    except BaseException:
+        await attempt.rollback()
+        raise
+    if swapped is None:
+        await attempt.rollback()
+        log.warning("Do-not-call: the list stayed busy; this load is merged in place instead")
+        return None
+    await attempt.commit()
+    return swapped
+
+
+async def _build_and_swap(
+    session: AsyncSession, foreign_keys: list[str], *, source: str, reason: str
+) -> Swapped | None:
     added = await _fill(session, source=source, reason=reason)
     await session.execute(_INDEX_MEMORY)
     await session.execute(_BUILD_KEY)
-    for statement in foreign_keys:
-        await session.execute(text(statement))
     await session.execute(_ANALYZE)
-    lock = text(f"LOCK TABLE {TABLE} IN ACCESS EXCLUSIVE MODE")
-    await _lock_out(session, lock, tries=LOCK_TRIES, wait=True)
+    # Against the new table, before any lock that stops the dispatcher: the same contacts as
+    # after the swap (the new table holds the old entries), while claims go on.
+    suppressed = await suppress_pending_contacts(session, NEW_TABLE)
+    # Adding a foreign key locks the referenced table (SHARE ROW EXCLUSIVE: campaigns cannot
+    # be updated) until the commit, so it comes last but one. Both locks are taken in short
+    # tries and never waited for at length: a reader holding the list for long (a slow contact
+    # upload reads it until its commit) makes the swap give way, not stop every claim behind it.
+    if foreign_keys and not await _lock_out(session, _LOCK_CAMPAIGNS_FOR_KEYS, tries=LOCK_TRIES):
+        return None
+    if not await _lock_out(session, _LOCK_OLD, tries=LOCK_TRIES):
+        return None
+    for statement in foreign_keys:  # one validating scan each, about a second at 10 M
+        await session.execute(text(statement))
     for statement in (await session.execute(_SWAP)).one():
         await session.execute(text(statement))
-    return added
+    return Swapped(added=added, suppressed=suppressed)
 
 
 async def drop_replaced(session: AsyncSession) -> int:
-    """After the load's commit, drop the tables swaps set aside; return how many were dropped.
+    """After a load's commit, drop the tables swaps set aside; return how many were dropped.
 
-    A table left by a load that stopped after its commit goes after the next swap. Should
-    campaigns stay busy all along, the table waits for a later one: it only takes disk space.
+    A table left by a load that stopped after its commit, or while campaigns stayed busy, goes
+    after a later load. Meanwhile erasure keeps it free of forgotten numbers (`forget_number`).
     """
     dropped = 0
     for table in list((await session.execute(_REPLACED_TABLES)).scalars()):
-        if not await _lock_out(session, _LOCK_CAMPAIGNS, tries=DROP_TRIES, wait=False):
+        if not await _lock_out(session, _LOCK_CAMPAIGNS, tries=DROP_TRIES):
             break
-        await session.execute(text(f"DROP TABLE {table}"))
+        # IF EXISTS: another load's drop may have come first.
+        await session.execute(text(f"DROP TABLE IF EXISTS {table}"))
         await session.commit()
         dropped += 1
     await session.rollback()
     return dropped
+
+
+async def forget_number(session: AsyncSession, number: str) -> None:
+    """Delete a forgotten person's number from the tables swaps set aside and not dropped yet:
+    they are old copies of the list, in plain numbers."""
+    for table in list((await session.execute(_REPLACED_TABLES)).scalars()):
+        savepoint = await session.begin_nested()
+        try:
+            await session.execute(
+                text(f"DELETE FROM {table} WHERE phone_number = :n"), {"n": number}
+            )
+        except DBAPIError as exc:
+            await savepoint.rollback()
+            if getattr(exc.orig, "sqlstate", None) != _UNDEFINED_TABLE:
+                raise
+            continue  # dropped meanwhile: nothing left to forget there
+        await savepoint.commit()
 
 
 async def _fill(session: AsyncSession, *, source: str, reason: str) -> int:
@@ -252,8 +317,8 @@ async def _fill(session: AsyncSession, *, source: str, reason: str) -> int:
     return int(written - old)
 
 
-async def _lock_out(session: AsyncSession, lock: TextClause, *, tries: int, wait: bool) -> bool:
-    """Take an ACCESS EXCLUSIVE `lock` in short tries; then wait as long as needed, if `wait`."""
+async def _lock_out(session: AsyncSession, lock: TextClause, *, tries: int) -> bool:
+    """Take `lock` in short tries; False when every try timed out."""
     default = (await session.execute(_LOCK_TIMEOUT)).scalar_one()
     for _ in range(tries):
         savepoint = await session.begin_nested()
@@ -269,6 +334,5 @@ async def _lock_out(session: AsyncSession, lock: TextClause, *, tries: int, wait
         await savepoint.commit()
         await session.execute(_SET_LOCK_TIMEOUT, {"value": default})
         return True
-    if wait:
-        await session.execute(lock)
-    return wait
+    await session.execute(_SET_LOCK_TIMEOUT, {"value": default})
+    return False
