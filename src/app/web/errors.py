@@ -7,23 +7,36 @@ import logging
 from typing import Any
 
 import asyncpg
+from asyncpg.exceptions._base import DataError as ClientDataError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 
+from app.db.raw import StrayTransaction
 from app.logs import one_line
 
 log = logging.getLogger(__name__)
 
+# A server shutting down or crashing ends its connections with 57P01 or 57P02, one starting up
+# refuses them with 57P03; a cancelled statement (57014, the same class) is no outage. asyncpg's
+# internal error is what a connection the server ended while it sat in the pool answers before
+# asyncpg has seen the end of the stream (app.db.raw): it is discarded, a retry gets another.
 _UNAVAILABLE = (
     asyncpg.PostgresConnectionError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
     asyncpg.CannotConnectNowError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
     ConnectionError,
     OSError,
     TimeoutError,
+    StrayTransaction,  # each such connection was discarded: the next try gets a clean one
 )
+# asyncpg's DataError for invalid query input is an InterfaceError, but a bug, not an outage:
+# checked first, wherever it is in the chain (app.db.raw).
+_NOT_UNAVAILABLE = (ClientDataError,)
 
 
 def database_unavailable(exc: BaseException) -> bool:
@@ -32,6 +45,8 @@ def database_unavailable(exc: BaseException) -> bool:
         return True
     seen: BaseException | None = exc
     while seen is not None:
+        if isinstance(seen, _NOT_UNAVAILABLE):
+            return False
         if isinstance(seen, _UNAVAILABLE):
             return True
         seen = getattr(seen, "orig", None) or seen.__cause__
@@ -71,4 +86,6 @@ def install(app: FastAPI) -> None:
     # The webhooks' hot path (app.calls.hotpath) talks to asyncpg without SQLAlchemy.
     app.add_exception_handler(asyncpg.PostgresError, _database_error)
     app.add_exception_handler(asyncpg.InterfaceError, _database_error)
+    app.add_exception_handler(asyncpg.InternalClientError, _database_error)
+    app.add_exception_handler(StrayTransaction, _database_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
