@@ -162,7 +162,8 @@ async def test_a_number_listed_while_the_upload_is_read_is_imported_as_do_not_ca
     for phone in (number(0), number(1)):  # both in the first piece, saved by now
         await execute(
             sessions,
-            "INSERT INTO do_not_call (phone_number, reason, source) VALUES (:p, 'asked', 'opt_out')",
+            "INSERT INTO do_not_call (phone_number, reason, source)"
+            " VALUES (:p, 'asked', 'opt_out')",
             p=phone,
         )
     resume.set()
