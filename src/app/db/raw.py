@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 # asyncpg's internal error says its protocol is in a state it did not expect: as when the server
 # ended the connection while it sat in the pool, and asyncpg has read the server's last message
 # but not yet the end of the stream (the pool's check at checkout still finds it open).
-_LOST = (
+SERVER_GONE: tuple[type[BaseException], ...] = (
     asyncpg.PostgresConnectionError,
     asyncpg.AdminShutdownError,
     asyncpg.CrashShutdownError,
@@ -27,8 +27,8 @@ _LOST = (
 )
 # Invalid query input is no lost connection: asyncpg refuses it before sending anything. The
 # `DataError` asyncpg declares for it is an InterfaceError; the one its encoder raises (0.32) is
-# `asyncpg.DataError`, a PostgresError, not in _LOST in the first place.
-_NOT_LOST = (ClientDataError,)
+# `asyncpg.DataError`, a PostgresError, not in SERVER_GONE in the first place.
+NOT_GONE: tuple[type[BaseException], ...] = (ClientDataError,)
 
 # A connection that comes with a transaction open is discarded and another one taken; one that
 # is new never has one, so a few tries only fail if stray transactions keep appearing.
@@ -45,7 +45,7 @@ class LeftOpenTransaction(RuntimeError):
 
 def _lost(exc: BaseException) -> bool:
     """Whether `exc` says the driver connection can no longer be used."""
-    return isinstance(exc, _LOST) and not isinstance(exc, _NOT_LOST)
+    return isinstance(exc, SERVER_GONE) and not isinstance(exc, NOT_GONE)
 
 
 @contextlib.asynccontextmanager

@@ -7,36 +7,22 @@ import logging
 from typing import Any
 
 import asyncpg
-from asyncpg.exceptions._base import DataError as ClientDataError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 
-from app.db.raw import StrayTransaction
+from app.db.raw import NOT_GONE, SERVER_GONE, StrayTransaction
 from app.logs import one_line
 
 log = logging.getLogger(__name__)
 
-# A server shutting down or crashing ends its connections with 57P01 or 57P02, one starting up
-# refuses them with 57P03; a cancelled statement (57014, the same class) is no outage. asyncpg's
-# internal error is what a connection the server ended while it sat in the pool answers before
-# asyncpg has seen the end of the stream (app.db.raw): it is discarded, a retry gets another.
-_UNAVAILABLE = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.AdminShutdownError,
-    asyncpg.CrashShutdownError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.InterfaceError,
-    asyncpg.InternalClientError,
-    ConnectionError,
-    OSError,
-    TimeoutError,
-    StrayTransaction,  # each such connection was discarded: the next try gets a clean one
-)
-# asyncpg's DataError for invalid query input is an InterfaceError, but a bug, not an outage:
-# checked first, wherever it is in the chain (app.db.raw).
-_NOT_UNAVAILABLE = (ClientDataError,)
+# What says the server connection is gone (app.db.raw: shutdowns, a connection ended while it
+# sat in the pool...), what says the server cannot be reached, and a pool whose connections each
+# had a stray transaction (each was discarded: the next try gets a clean one). A client-side
+# DataError is a bug, not an outage: checked first, wherever it is in the chain.
+_UNAVAILABLE = (*SERVER_GONE, ConnectionError, TimeoutError, StrayTransaction)
+_NOT_UNAVAILABLE = NOT_GONE
 
 
 def database_unavailable(exc: BaseException) -> bool:
