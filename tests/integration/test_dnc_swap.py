@@ -10,7 +10,7 @@ merge in place gives, that the schema is exactly the migrated one afterwards, an
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,12 +23,14 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.campaigns import imports
 from app.db.engine import make_engine, make_sessionmaker
 from app.db.models import Base
 from app.scheduler.dispatch import claim
 from app.suppression import swapping
 from app.suppression.numbers import listed_hash
 from tests.support.cli import Invoke
+from tests.support.factories import create_campaign
 from tests.support.seed import execute, fetch_all, seed_campaign
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -404,3 +406,59 @@ async def replaced_tables(sessions: Sessions) -> list[str]:
         prefix=swapping.REPLACED,
     )
     return [row.relname for row in rows]
+
+
+async def test_contacts_of_an_upload_that_commits_while_the_swap_waits_end_do_not_call(
+    client: httpx.AsyncClient, sessions: Sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The upload was checked against the old list and had to commit for the swap to take its
+    lock: its contacts of numbers this load lists are found after the swap's commit."""
+    monkeypatch.setattr(imports, "PIECE_BYTES", 1 << 10)
+    campaign_id = int((await create_campaign(client))["id"])
+    loaded = numbers(LARGE)
+    contacts = [loaded[5], loaded[70], *(f"+39347{n:07d}" for n in range(10, 400))]
+    resume = asyncio.Event()
+
+    async def body() -> AsyncIterator[bytes]:
+        data = ("phone_number\n" + "".join(f"{p}\n" for p in contacts)).encode()
+        for start in range(0, 3000, 300):  # pieces saved: the upload reads the list to its commit
+            yield data[start : start + 300]
+        await resume.wait()
+        yield data[3000:]
+
+    upload = asyncio.create_task(
+        client.post(
+            f"/api/campaigns/{campaign_id}/contacts",
+            content=body(),
+            headers={"content-type": "text/csv"},
+        )
+    )
+    await wait_for_query(sessions, "%INSERT INTO contacts%")
+    load = asyncio.create_task(post_list(client, "\n".join(loaded) + "\n"))
+    await wait_for_query(sessions, "LOCK TABLE do_not_call IN ACCESS EXCLUSIVE MODE%")
+    resume.set()
+    uploaded, listed = await upload, await load
+
+    assert uploaded.status_code == 200, uploaded.text
+    assert listed.status_code == 200, listed.text
+    assert uploaded.json()["do_not_call"] == 0  # checked against the old list
+    assert listed.json()["contacts_suppressed"] == 2
+    rows = await fetch_all(
+        sessions,
+        "SELECT phone_number FROM contacts WHERE campaign_id = :id AND state = 'do_not_call'",
+        id=campaign_id,
+    )
+    assert sorted(r.phone_number for r in rows) == sorted([loaded[5], loaded[70]])
+
+
+async def wait_for_query(sessions: Sessions, query: str) -> None:
+    """Until another session of this database runs (or last ran) `query` (LIKE)."""
+    sql = (
+        "SELECT 1 FROM pg_stat_activity WHERE datname = current_database()"
+        " AND query LIKE :q AND pid <> pg_backend_pid()"
+    )
+    for _ in range(1500):
+        if await fetch_all(sessions, sql, q=query):
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no session ran {query}")

@@ -213,8 +213,10 @@ class Import:
             await saver.drain()
             # Before the caller locks the campaign row: waiting for another import's turn while
             # holding that lock would keep the dispatcher and a pause or cancel off the campaign
-            # for as long as the other upload takes.
-            await self._take_turn()
+            # for as long as the other upload takes. (An upload with no contact left to save
+            # inserts nothing, and needs no turn.)
+            if self._last is not None and self._last.contacts:
+                await self._take_turn()
         finally:
             await chunks.close()
             await saver.settle()

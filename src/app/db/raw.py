@@ -65,7 +65,7 @@ async def driver_connection(
                 yield driver
         else:
             yield driver
-    except Exception as exc:
+    except BaseException as exc:  # a cancelled request too: its connection must not go back dirty
         if _lost(exc) or driver.is_in_transaction():
             await connection.invalidate()
         raise

@@ -93,8 +93,15 @@ async def _import(
     staged = time.monotonic()
     added, suppressed, how = await _merge(session, valid, source=source, reason=reason)
     await session.commit()
-    # Every load, not only a swap: a table an earlier swap could not drop goes now.
-    await _drop_replaced(session)
+    if how == MERGED_BY_SWAP:
+        # A contact upload that committed while the swap waited for its lock was checked
+        # against the old list: its contacts of newly listed numbers are pending, and only a
+        # look after the commit sees them (the upload had to commit for the swap to go on).
+        suppressed += await loading.suppress_pending_contacts(session)
+        await session.commit()
+    # Every load, not only a swap, tries to drop a table an earlier swap could not; briefly
+    # when this load swapped nothing (each try holds up campaign readers for up to 200 ms).
+    await _drop_replaced(session, tries=swapping.DROP_TRIES if how == MERGED_BY_SWAP else 2)
     log.info(
         "Do-not-call import from %s: %d numbers added, %d already listed or repeated, "
         "%d rows rejected, %d pending contacts suppressed; read and checked in %.1f s, "
@@ -130,9 +137,9 @@ async def _merge(
     return added, await loading.suppress_pending_contacts(session), MERGED_IN_PLACE
 
 
-async def _drop_replaced(session: AsyncSession) -> None:
+async def _drop_replaced(session: AsyncSession, *, tries: int) -> None:
     try:
-        await swapping.drop_replaced(session)
+        await swapping.drop_replaced(session, tries=tries)
     except Exception as exc:  # the list is committed: the old table can go after a later load
         await session.rollback()
         log.warning("Do-not-call: the replaced list stays until a later load: %s", one_line(exc))

@@ -10,15 +10,16 @@ bulk build), add the foreign key (one validating scan), and swap the table in.
 All of it runs in the caller's transaction. Writers wait on an EXCLUSIVE lock from the moment
 the old entries are read, so no opt-out or removal made meanwhile is lost; readers (the
 dispatcher's claims) go on reading the old table until the end. Pending contacts whose number
-the new table lists are made final before the end too, against the new table. Only then are the
-short locks taken, each in tries of 200 ms: SHARE ROW EXCLUSIVE on `campaigns` (what adding the
-foreign key needs; campaigns cannot be updated until the commit) and ACCESS EXCLUSIVE on the
-old table (claims wait until the commit); then the foreign key's validating scan (about a second
-at ten million numbers), the renames and the commit. When either lock cannot be had within
-about 10 s (a contact upload, say, reads the list until its own commit), the whole swap is
-rolled back to its savepoint and the load is merged in place: no reader is ever queued for
-long behind the swap. Other sessions see the old list or the whole new
-one: in READ COMMITTED a statement takes its snapshot after its locks, and the new table's rows
+the new table lists are made final before the end too, against the new table (and once more
+after the commit, by the caller, for contact uploads that committed meanwhile). Only then are
+the short locks taken, both together in tries of 200 ms: SHARE ROW EXCLUSIVE on `campaigns`
+(what adding the foreign key needs; campaigns cannot be updated until the commit) and ACCESS
+EXCLUSIVE on the old table (claims wait until the commit); then the foreign key's validating
+scan (about a second at ten million numbers), the renames and the commit. When the two locks
+cannot be had together within about 10 s (a contact upload, say, reads the list until its own
+commit), the whole swap is rolled back to its savepoint and the load is merged in place: no
+reader is ever queued for long behind the swap. Other sessions see the old list or the whole
+new one: in READ COMMITTED a statement takes its snapshot after its locks, and the new table's rows
 are committed by then. (A REPEATABLE READ transaction whose snapshot is older than the swap
 would find the new table empty, as after any table rewrite in PostgreSQL: nothing reads the
 list that way.) A second load waits on the EXCLUSIVE lock, then works on the new table.
@@ -259,12 +260,13 @@ async def _build_and_swap(
     # after the swap (the new table holds the old entries), while claims go on.
     suppressed = await suppress_pending_contacts(session, NEW_TABLE)
     # Adding a foreign key locks the referenced table (SHARE ROW EXCLUSIVE: campaigns cannot
-    # be updated) until the commit, so it comes last but one. Both locks are taken in short
-    # tries and never waited for at length: a reader holding the list for long (a slow contact
-    # upload reads it until its commit) makes the swap give way, not stop every claim behind it.
-    if foreign_keys and not await _lock_out(session, _LOCK_CAMPAIGNS_FOR_KEYS, tries=LOCK_TRIES):
-        return None
-    if not await _lock_out(session, _LOCK_OLD, tries=LOCK_TRIES):
+    # be updated) until the commit, so it comes last but one. Both locks are taken together in
+    # short tries, each try letting go of both: holding one while waiting for the other would
+    # stop claims (the list) or campaign changes and recovery (campaigns) for all the tries. A
+    # reader holding the list for long (a slow contact upload reads it until its commit) makes
+    # the swap give way, not stop every claim behind it.
+    locks = [_LOCK_CAMPAIGNS_FOR_KEYS] if foreign_keys else []
+    if not await _lock_out(session, *locks, _LOCK_OLD, tries=LOCK_TRIES):
         return None
     for statement in foreign_keys:  # one validating scan each, about a second at 10 M
         await session.execute(text(statement))
@@ -273,7 +275,7 @@ async def _build_and_swap(
     return Swapped(added=added, suppressed=suppressed)
 
 
-async def drop_replaced(session: AsyncSession) -> int:
+async def drop_replaced(session: AsyncSession, *, tries: int = DROP_TRIES) -> int:
     """After a load's commit, drop the tables swaps set aside; return how many were dropped.
 
     A table left by a load that stopped after its commit, or while campaigns stayed busy, goes
@@ -281,7 +283,7 @@ async def drop_replaced(session: AsyncSession) -> int:
     """
     dropped = 0
     for table in list((await session.execute(_REPLACED_TABLES)).scalars()):
-        if not await _lock_out(session, _LOCK_CAMPAIGNS, tries=DROP_TRIES):
+        if not await _lock_out(session, _LOCK_CAMPAIGNS, tries=tries):
             break
         # IF EXISTS: another load's drop may have come first.
         await session.execute(text(f"DROP TABLE IF EXISTS {table}"))
@@ -317,14 +319,16 @@ async def _fill(session: AsyncSession, *, source: str, reason: str) -> int:
     return int(written - old)
 
 
-async def _lock_out(session: AsyncSession, lock: TextClause, *, tries: int) -> bool:
-    """Take `lock` in short tries; False when every try timed out."""
+async def _lock_out(session: AsyncSession, *locks: TextClause, tries: int) -> bool:
+    """Take every one of `locks` in short tries, all or none in each; False when every try
+    timed out (a try that fails lets go of what it took: its savepoint is rolled back)."""
     default = (await session.execute(_LOCK_TIMEOUT)).scalar_one()
     for _ in range(tries):
         savepoint = await session.begin_nested()
         try:
             await session.execute(_SET_LOCK_TIMEOUT, {"value": f"{LOCK_TRY_MS}ms"})
-            await session.execute(lock)
+            for lock in locks:
+                await session.execute(lock)
         except DBAPIError as exc:
             await savepoint.rollback()
             if getattr(exc.orig, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
