@@ -28,6 +28,7 @@ from app.metrics import RECOVERY_UNCONFIRMED, STALE_RECOVERED
 from app.scheduler.bounded import gather_bounded
 from app.scheduler.dispatch import ALL_QUOTAS_FULL
 from app.scheduler.reconcile import Verdict, provably_over_at, reconcile
+from app.suppression.numbers import listed_hash_sql
 from app.telephony.base import CallReport, TelephonyProvider
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 RUNNING = sql_literal(CampaignStatus.RUNNING)
 COMPLETED = sql_literal(CampaignStatus.COMPLETED)
 UNFINISHED = sql_list(ContactState.PENDING, ContactState.IN_PROGRESS)
+PENDING = sql_literal(ContactState.PENDING)
+DO_NOT_CALL = sql_literal(ContactState.DO_NOT_CALL)
 
 # Silent attempts, the least recently looked at first, so that while the provider cannot answer
 # the asks rotate over every open attempt instead of repeating the oldest ones.
@@ -76,6 +79,29 @@ RETURNING id, unconfirmed_since = now() AS first_time
 # or waits and then finds the campaign completed.
 _LOCK_RUNNING = text(f"""
 SELECT id FROM campaigns WHERE status = {RUNNING} FOR NO KEY UPDATE SKIP LOCKED
+""")
+
+# A pending contact whose number got listed in a way no suppression could see (an opt-out or a
+# list load committing in the instant between a contact upload's last look at the list and its
+# commit) is never dialled, the claim skips it, and it would keep its campaign running forever.
+# Skipped ever since, it drifts to the front of the claim order: looking at the first few pending
+# contacts of each campaign every tick finds it, at a cost bounded by FRONT per campaign.
+FRONT = 20
+_FINAL_LISTED = text(f"""
+UPDATE contacts ct SET state = {DO_NOT_CALL}, updated_at = now()
+FROM (
+    SELECT f.id
+    FROM unnest(CAST(:ids AS bigint[])) AS r(campaign_id)
+    CROSS JOIN LATERAL (
+        SELECT c.id, c.phone_number FROM contacts c
+        WHERE c.campaign_id = r.campaign_id AND c.state = {PENDING}
+        ORDER BY c.dial_rank, c.next_attempt_at, c.id
+        LIMIT {FRONT}
+    ) AS f
+    WHERE EXISTS (SELECT 1 FROM do_not_call d
+                  WHERE d.phone_number IN (f.phone_number, {listed_hash_sql("f.phone_number")}))
+) AS listed
+WHERE ct.id = listed.id AND ct.state = {PENDING}
 """)
 
 _FINISH_CAMPAIGNS = text(f"""
@@ -155,6 +181,9 @@ async def finish_campaigns(sessions: async_sessionmaker[AsyncSession]) -> list[i
         running = list((await session.execute(_LOCK_RUNNING)).scalars())
         if not running:
             return []
+        listed = (await session.execute(_FINAL_LISTED, {"ids": running})).rowcount  # type: ignore[attr-defined]
+        if listed:
+            log.warning("%d pending contacts found on the do-not-call list, made final", listed)
         finished = list((await session.execute(_FINISH_CAMPAIGNS, {"ids": running})).scalars())
     for campaign_id in finished:
         log.info("Campaign %s completed: every contact reached a final state", campaign_id)
