@@ -32,7 +32,7 @@ from app.dialogue.phrases import PHRASES
 from app.dialogue.survey import Language
 from app.dialogue.texts import render
 from app.logs import mask_phone
-from app.suppression.numbers import listed_hash_sql
+from app.suppression.numbers import listed_hash_sql, listed_sql
 from app.telephony.base import InboundCall, Listening, Reply, VoiceTurn
 
 log = logging.getLogger(__name__)
@@ -74,8 +74,7 @@ WITH candidate AS (
       AND ct.state = {PENDING}
       AND c.status = {RUNNING}
       AND ct.attempts_count < c.max_attempts + least(ct.appointments_count, 2)
-      AND NOT EXISTS (SELECT 1 FROM do_not_call d
-                      WHERE d.phone_number IN (CAST(:number AS text), {_HASHED}))
+      AND NOT {listed_sql("CAST(:number AS text)")}
     ORDER BY CASE WHEN {_TO_MATCHES} THEN 0 ELSE 1 END, ct.next_attempt_at, ct.id
     LIMIT 1
     FOR UPDATE OF ct

@@ -29,10 +29,9 @@ from app.campaigns.contacts import ContactRow, Normaliser
 from app.campaigns.models import ContactState
 from app.campaigns.schemas import REJECTIONS_LISTED, ImportReport, Rejection
 from app.campaigns.uploads import UploadReader
-from app.db.base import sql_literal
+from app.db.base import count_of, sql_literal
 from app.db.copying import OverlappedCopy, copy_connection
-from app.suppression.loading import count_of
-from app.suppression.numbers import listed_hash_sql
+from app.suppression.numbers import listed_sql
 from app.web.bodies import rechunk
 
 # About 11,000 short rows. A checked piece takes about ten times its size in Python objects,
@@ -89,9 +88,7 @@ WITH inserted AS (
          attributes, language, state, next_attempt_at)
     SELECT :campaign_id, s.phone_number, s.external_id, s.name, s.timezone,
            coalesce(s.time_zone_candidates::text[], '{{}}'), s.attributes, s.language,
-           CASE WHEN EXISTS (SELECT 1 FROM do_not_call d WHERE d.phone_number IN (s.phone_number,
-                    {listed_hash_sql("s.phone_number")}))
-                THEN {DO_NOT_CALL} ELSE {PENDING} END,
+           CASE WHEN {listed_sql("s.phone_number")} THEN {DO_NOT_CALL} ELSE {PENDING} END,
            now()
     FROM {PIECE} s
     ORDER BY s.row_no
@@ -113,9 +110,7 @@ FROM inserted
 _LISTED_SINCE = text(f"""
 WITH listed AS MATERIALIZED (
     SELECT s.phone_number FROM {STAGING} s
-    WHERE NOT s.left_out AND s.phone_number IS NOT NULL
-      AND EXISTS (SELECT 1 FROM do_not_call d WHERE d.phone_number IN (s.phone_number,
-                  {listed_hash_sql("s.phone_number")}))
+    WHERE NOT s.left_out AND s.phone_number IS NOT NULL AND {listed_sql("s.phone_number")}
 )
 UPDATE contacts ct SET state = {DO_NOT_CALL}, updated_at = now()
 FROM listed l

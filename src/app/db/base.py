@@ -38,6 +38,11 @@ def in_list(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({quoted})"
 
 
+def count_of(result: object) -> int:
+    """How many rows a DML statement's result touched."""
+    return int(result.rowcount)  # type: ignore[attr-defined]  # a CursorResult of a DML statement
+
+
 def sql_literal(value: StrEnum) -> str:
     """An enum member as an SQL string literal, for queries written as text.
 

@@ -22,13 +22,13 @@ from app.calls.policy import classify
 from app.calls.service import AttemptClose, close_attempts
 from app.calls.statuses import attempt_status
 from app.campaigns.models import CampaignStatus, ContactState
-from app.db.base import sql_list, sql_literal
+from app.db.base import count_of, sql_list, sql_literal
 from app.logs import one_line
 from app.metrics import RECOVERY_UNCONFIRMED, STALE_RECOVERED
 from app.scheduler.bounded import gather_bounded
 from app.scheduler.dispatch import ALL_QUOTAS_FULL
 from app.scheduler.reconcile import Verdict, provably_over_at, reconcile
-from app.suppression.numbers import listed_hash_sql
+from app.suppression.numbers import listed_sql
 from app.telephony.base import CallReport, TelephonyProvider
 
 log = logging.getLogger(__name__)
@@ -98,8 +98,7 @@ FROM (
         ORDER BY c.dial_rank, c.next_attempt_at, c.id
         LIMIT {FRONT}
     ) AS f
-    WHERE EXISTS (SELECT 1 FROM do_not_call d
-                  WHERE d.phone_number IN (f.phone_number, {listed_hash_sql("f.phone_number")}))
+    WHERE {listed_sql("f.phone_number")}
 ) AS listed
 WHERE ct.id = listed.id AND ct.state = {PENDING}
 """)
@@ -181,7 +180,7 @@ async def finish_campaigns(sessions: async_sessionmaker[AsyncSession]) -> list[i
         running = list((await session.execute(_LOCK_RUNNING)).scalars())
         if not running:
             return []
-        listed = (await session.execute(_FINAL_LISTED, {"ids": running})).rowcount  # type: ignore[attr-defined]
+        listed = count_of(await session.execute(_FINAL_LISTED, {"ids": running}))
         if listed:
             log.warning("%d pending contacts found on the do-not-call list, made final", listed)
         finished = list((await session.execute(_FINISH_CAMPAIGNS, {"ids": running})).scalars())

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.campaigns.models import ContactState
-from app.db.base import sql_literal
+from app.db.base import count_of, sql_literal
 from app.db.copying import OverlappedCopy, copy_connection
 from app.suppression.reading import Checked
 
@@ -51,12 +51,12 @@ _MERGE = text(_INSERT)
 # anti-join looked: the same merge again, settling each conflict on its own.
 _MERGE_RACING = text(_INSERT + "ON CONFLICT (phone_number) DO NOTHING")
 
+
 # The dispatcher never calls a listed number, but a pending contact it skips would keep its
 # campaign from ever completing: such contacts take their final state now, as on an opt-out.
 # Probing the list once per pending contact costs O(pending contacts), not O(list).
-
-
-def _suppress_pending(table: str) -> TextClause:
+def suppress_pending_sql(table: str) -> TextClause:
+    """Give every pending contact whose number `table` lists its final state."""
     return text(f"""
 UPDATE contacts ct SET state = {DO_NOT_CALL}, updated_at = now()
 WHERE ct.state = {PENDING}
@@ -64,8 +64,7 @@ WHERE ct.state = {PENDING}
 """)
 
 
-# The list, and the new table a large load builds to swap in (app.suppression.swapping).
-_SUPPRESS_PENDING = {t: _suppress_pending(t) for t in ("do_not_call", "do_not_call_new")}
+_SUPPRESS_PENDING = suppress_pending_sql("do_not_call")
 
 
 async def stage(session: AsyncSession, pieces: AsyncIterator[Checked]) -> int:
@@ -102,13 +101,9 @@ async def merge(session: AsyncSession, *, source: str, reason: str) -> int:
         return count_of(await session.execute(_MERGE_RACING, values))
 
 
-async def suppress_pending_contacts(session: AsyncSession, table: str = "do_not_call") -> int:
-    """Give every pending contact whose number `table` lists its final state; return how many."""
-    return count_of(await session.execute(_SUPPRESS_PENDING[table]))
-
-
-def count_of(result: object) -> int:
-    return int(result.rowcount)  # type: ignore[attr-defined]  # a CursorResult of a DML statement
+async def suppress_pending_contacts(session: AsyncSession) -> int:
+    """Give every pending contact whose number is listed its final state; return how many."""
+    return count_of(await session.execute(_SUPPRESS_PENDING))
 
 
 async def _once(data: bytes) -> AsyncIterator[bytes]:

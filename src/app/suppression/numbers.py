@@ -43,6 +43,15 @@ def listed_hash_sql(number: str) -> str:
     return f"'{HASH_PREFIX}' || encode(sha256(convert_to({number}, 'UTF8')), 'hex')"
 
 
+def listed_sql(number: str) -> str:
+    """An SQL condition: the SQL text expression `number` is on the do-not-call list, as itself
+    or by the hash a forgotten person's number is listed by (two primary-key probes)."""
+    return (
+        f"EXISTS (SELECT 1 FROM do_not_call d"
+        f" WHERE d.phone_number IN ({number}, {listed_hash_sql(number)}))"
+    )
+
+
 def check_region(region: str | None) -> str | None:
     """The region in upper case, or ValueError when phonenumbers does not know it."""
     if region is None or not region.strip():

@@ -49,7 +49,8 @@ from sqlalchemy import TextClause, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.suppression.loading import SORT_MEMORY, STAGING, count_of, suppress_pending_contacts
+from app.db.base import count_of
+from app.suppression.loading import SORT_MEMORY, STAGING, suppress_pending_sql
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +180,8 @@ _BUILD_KEY = text(f"CREATE UNIQUE INDEX {NEW_KEY} ON {NEW_TABLE} (phone_number)"
 # The claims' plans depend on the list's statistics (bench/README.md): the new table has them
 # from its first moment, not after autovacuum comes by.
 _ANALYZE = text(f"ANALYZE {NEW_TABLE}")
+# Pending contacts whose number the new table lists, marked before the swap (see merge).
+_SUPPRESS_PENDING = suppress_pending_sql(NEW_TABLE)
 # Dropping a table whose foreign key points at campaigns takes ACCESS EXCLUSIVE on campaigns
 # too. Inside the load's transaction that would deadlock with a dispatcher holding its campaign
 # and waiting for the list; after the commit, alone, it only has to wait its turn.
@@ -258,7 +261,7 @@ async def _build_and_swap(
     await session.execute(_ANALYZE)
     # Against the new table, before any lock that stops the dispatcher: the same contacts as
     # after the swap (the new table holds the old entries), while claims go on.
-    suppressed = await suppress_pending_contacts(session, NEW_TABLE)
+    suppressed = count_of(await session.execute(_SUPPRESS_PENDING))
     # Adding a foreign key locks the referenced table (SHARE ROW EXCLUSIVE: campaigns cannot
     # be updated) until the commit, so it comes last but one. Both locks are taken together in
     # short tries, each try letting go of both: holding one while waiting for the other would
