@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from sqlalchemy import TextClause, text
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -55,16 +55,11 @@ _MERGE_RACING = text(_INSERT + "ON CONFLICT (phone_number) DO NOTHING")
 # The dispatcher never calls a listed number, but a pending contact it skips would keep its
 # campaign from ever completing: such contacts take their final state now, as on an opt-out.
 # Probing the list once per pending contact costs O(pending contacts), not O(list).
-def suppress_pending_sql(table: str) -> TextClause:
-    """Give every pending contact whose number `table` lists its final state."""
-    return text(f"""
+_SUPPRESS_PENDING = text(f"""
 UPDATE contacts ct SET state = {DO_NOT_CALL}, updated_at = now()
 WHERE ct.state = {PENDING}
-  AND EXISTS (SELECT 1 FROM {table} d WHERE d.phone_number = ct.phone_number)
+  AND EXISTS (SELECT 1 FROM do_not_call d WHERE d.phone_number = ct.phone_number)
 """)
-
-
-_SUPPRESS_PENDING = suppress_pending_sql("do_not_call")
 
 
 async def stage(session: AsyncSession, pieces: AsyncIterator[Checked]) -> int:

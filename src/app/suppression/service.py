@@ -91,17 +91,20 @@ async def _import(
     started = time.monotonic()
     valid = await loading.stage(session, pieces)
     staged = time.monotonic()
-    added, suppressed, how = await _merge(session, valid, source=source, reason=reason)
+    added, how = await _merge(session, valid, source=source, reason=reason)
+    swapped = how == MERGED_BY_SWAP
+    if not swapped:
+        suppressed = await loading.suppress_pending_contacts(session)
     await session.commit()
-    if how == MERGED_BY_SWAP:
-        # A contact upload that committed while the swap waited for its lock was checked
-        # against the old list: its contacts of newly listed numbers are pending, and only a
-        # look after the commit sees them (the upload had to commit for the swap to go on).
-        suppressed += await loading.suppress_pending_contacts(session)
+    if swapped:
+        # After the commit: a contact upload that committed while the swap waited for its lock
+        # was checked against the old list, and only now are its contacts visible. (Should the
+        # process stop in between, the leader's tick makes such contacts final: recovery.py.)
+        suppressed = await loading.suppress_pending_contacts(session)
         await session.commit()
     # Every load, not only a swap, tries to drop a table an earlier swap could not; briefly
     # when this load swapped nothing (each try holds up campaign readers for up to 200 ms).
-    await _drop_replaced(session, tries=swapping.DROP_TRIES if how == MERGED_BY_SWAP else 2)
+    await _drop_replaced(session, tries=swapping.DROP_TRIES if swapped else 2)
     log.info(
         "Do-not-call import from %s: %d numbers added, %d already listed or repeated, "
         "%d rows rejected, %d pending contacts suppressed; read and checked in %.1f s, "
@@ -126,15 +129,13 @@ async def _import(
 
 async def _merge(
     session: AsyncSession, staged: int, *, source: str, reason: str
-) -> tuple[int, int, str]:
-    """Add the staged numbers and make pending contacts of listed numbers final; return how
-    many numbers were new, how many contacts were made final, and which way it was merged."""
+) -> tuple[int, str]:
+    """Add the staged numbers; return how many were new, and which way they were merged."""
     if await swapping.worth_swapping(session, staged):
-        swapped = await swapping.merge(session, source=source, reason=reason)
-        if swapped is not None:
-            return swapped.added, swapped.suppressed, MERGED_BY_SWAP
-    added = await loading.merge(session, source=source, reason=reason)
-    return added, await loading.suppress_pending_contacts(session), MERGED_IN_PLACE
+        added = await swapping.merge(session, source=source, reason=reason)
+        if added is not None:
+            return added, MERGED_BY_SWAP
+    return await loading.merge(session, source=source, reason=reason), MERGED_IN_PLACE
 
 
 async def _drop_replaced(session: AsyncSession, *, tries: int) -> None:

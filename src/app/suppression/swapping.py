@@ -10,19 +10,20 @@ bulk build), add the foreign key (one validating scan), and swap the table in.
 All of it runs in the caller's transaction. Writers wait on an EXCLUSIVE lock from the moment
 the old entries are read, so no opt-out or removal made meanwhile is lost; readers (the
 dispatcher's claims) go on reading the old table until the end. Pending contacts whose number
-the new table lists are made final before the end too, against the new table (and once more
-after the commit, by the caller, for contact uploads that committed meanwhile). Only then are
-the short locks taken, both together in tries of 200 ms: SHARE ROW EXCLUSIVE on `campaigns`
-(what adding the foreign key needs; campaigns cannot be updated until the commit) and ACCESS
-EXCLUSIVE on the old table (claims wait until the commit); then the foreign key's validating
-scan (about a second at ten million numbers), the renames and the commit. When the two locks
-cannot be had together within about 10 s (a contact upload, say, reads the list until its own
-commit), the whole swap is rolled back to its savepoint and the load is merged in place: no
-reader is ever queued for long behind the swap. Other sessions see the old list or the whole
-new one: in READ COMMITTED a statement takes its snapshot after its locks, and the new table's rows
-are committed by then. (A REPEATABLE READ transaction whose snapshot is older than the swap
-would find the new table empty, as after any table rewrite in PostgreSQL: nothing reads the
-list that way.) A second load waits on the EXCLUSIVE lock, then works on the new table.
+the new list holds are made final by the caller after the commit: only then does it see the
+contacts of uploads that committed while the swap waited for its lock (checked against the old
+list). At the end the short locks are taken, both together in tries of 200 ms: SHARE ROW
+EXCLUSIVE on `campaigns` (what adding the foreign key needs; campaigns cannot be updated until
+the commit) and ACCESS EXCLUSIVE on the old table (claims wait until the commit); then the
+foreign key's validating scan (about a second at ten million numbers), the renames and the
+commit. When the two locks cannot be had together within about 10 s (a contact upload, say,
+reads the list until its own commit), the whole swap is rolled back to its savepoint and the
+load is merged in place: no reader is ever queued for long behind the swap. Other sessions see
+the old list or the whole new one: in READ COMMITTED a statement takes its snapshot after its
+locks, and the new table's rows are committed by then. (A REPEATABLE READ transaction whose
+snapshot is older than the swap would find the new table empty, as after any table rewrite in
+PostgreSQL: nothing reads the list that way.) A second load waits on the EXCLUSIVE lock, then
+works on the new table.
 
 The old table is set aside under another name and dropped after the commit, in a transaction of
 its own: dropping it takes ACCESS EXCLUSIVE on `campaigns` (its foreign key's triggers live
@@ -50,7 +51,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import count_of
-from app.suppression.loading import SORT_MEMORY, STAGING, suppress_pending_sql
+from app.suppression.loading import SORT_MEMORY, STAGING
 
 log = logging.getLogger(__name__)
 
@@ -180,8 +181,6 @@ _BUILD_KEY = text(f"CREATE UNIQUE INDEX {NEW_KEY} ON {NEW_TABLE} (phone_number)"
 # The claims' plans depend on the list's statistics (bench/README.md): the new table has them
 # from its first moment, not after autovacuum comes by.
 _ANALYZE = text(f"ANALYZE {NEW_TABLE}")
-# Pending contacts whose number the new table lists, marked before the swap (see merge).
-_SUPPRESS_PENDING = suppress_pending_sql(NEW_TABLE)
 # Dropping a table whose foreign key points at campaigns takes ACCESS EXCLUSIVE on campaigns
 # too. Inside the load's transaction that would deadlock with a dispatcher holding its campaign
 # and waiting for the list; after the commit, alone, it only has to wait its turn.
@@ -222,16 +221,11 @@ async def _estimate(session: AsyncSession, staged: int) -> Estimate:
     return Estimate(new=new, list_shorter=listed * SWAP_RATIO <= new)
 
 
-@dataclass(frozen=True)
-class Swapped:
-    added: int  # numbers new to the list
-    suppressed: int  # pending contacts whose number is listed, now final
-
-
-async def merge(session: AsyncSession, *, source: str, reason: str) -> Swapped | None:
-    """List the staged numbers by swapping in a new table; None: the table cannot be swapped,
-    or the old one could not be locked in time (the caller then merges in place; the EXCLUSIVE
-    lock taken here keeps writers waiting until the commit either way)."""
+async def merge(session: AsyncSession, *, source: str, reason: str) -> int | None:
+    """List the staged numbers by swapping in a new table; return how many were added. None:
+    the table cannot be swapped, or the old one could not be locked in time (the caller then
+    merges in place; the EXCLUSIVE lock taken here keeps writers waiting until the commit
+    either way)."""
     await session.execute(_LOCK_WRITERS)
     shape = {"table": TABLE, "columns": list(_COLUMNS)}
     if not (await session.execute(_SHAPE, shape)).scalar_one():
@@ -240,28 +234,25 @@ async def merge(session: AsyncSession, *, source: str, reason: str) -> Swapped |
     # Rolled back as a whole when the swap cannot take its locks: the new table goes with it.
     attempt = await session.begin_nested()
     try:
-        swapped = await _build_and_swap(session, foreign_keys, source=source, reason=reason)
+        added = await _build_and_swap(session, foreign_keys, source=source, reason=reason)
     except BaseException:
         await attempt.rollback()
         raise
-    if swapped is None:
+    if added is None:
         await attempt.rollback()
         log.warning("Do-not-call: the list stayed busy; this load is merged in place instead")
         return None
     await attempt.commit()
-    return swapped
+    return added
 
 
 async def _build_and_swap(
     session: AsyncSession, foreign_keys: list[str], *, source: str, reason: str
-) -> Swapped | None:
+) -> int | None:
     added = await _fill(session, source=source, reason=reason)
     await session.execute(_INDEX_MEMORY)
     await session.execute(_BUILD_KEY)
     await session.execute(_ANALYZE)
-    # Against the new table, before any lock that stops the dispatcher: the same contacts as
-    # after the swap (the new table holds the old entries), while claims go on.
-    suppressed = count_of(await session.execute(_SUPPRESS_PENDING))
     # Adding a foreign key locks the referenced table (SHARE ROW EXCLUSIVE: campaigns cannot
     # be updated) until the commit, so it comes last but one. Both locks are taken together in
     # short tries, each try letting go of both: holding one while waiting for the other would
@@ -275,7 +266,7 @@ async def _build_and_swap(
         await session.execute(text(statement))
     for statement in (await session.execute(_SWAP)).one():
         await session.execute(text(statement))
-    return Swapped(added=added, suppressed=suppressed)
+    return added
 
 
 async def drop_replaced(session: AsyncSession, *, tries: int = DROP_TRIES) -> int:
