@@ -21,6 +21,7 @@ from app.db.embedded import leave_embedded
 from app.db.engine import make_engine, make_sessionmaker
 from app.main import create_app
 from tests.support.pg_leaks import RunMarker, report
+from tests.support.pgbouncer import NOT_INSTALLED, Bouncer, pgbouncer_binary, running_pgbouncer
 from tests.support.postgres import PgServer, start_test_server
 
 # tests/acceptance/test_leaked_servers.py runs a pytest session of its own.
@@ -66,6 +67,16 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
     # The library would stop the embedded server only at interpreter exit: after the check
     # above, and never if the interpreter is killed. (With DATABASE_URL this does nothing.)
     leave_embedded()
+
+
+@pytest.fixture
+def bouncer(pg_server: PgServer) -> Iterator[Bouncer]:
+    """A Debian PgBouncer in transaction mode in front of the test server; skipped, with the
+    reason in the summary, where the package cannot be had."""
+    if pgbouncer_binary() is None:
+        pytest.skip(NOT_INSTALLED)
+    with running_pgbouncer(pg_server.database_url("postgres")) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.acceptance.processes import Service, free_port, leader_pid, twilio_env, wait_until
-from tests.support.pgbouncer import NOT_INSTALLED, Bouncer, pgbouncer_binary, running_pgbouncer
-from tests.support.postgres import PgServer
+from tests.support.pgbouncer import Bouncer
 from tests.support.proxy import RoundRobinProxy
 from tests.support.syncdb import count_mismatches, duplicates, query, seed
 from tests.support.twilio_emulator import RunningEmulator, running_emulator, serve
@@ -36,14 +35,6 @@ ANSWERS = [
     {"speech": "email"},
     {"speech": "va tutto bene"},
 ]
-
-
-@pytest.fixture
-def bouncer(pg_server: PgServer) -> Iterator[Bouncer]:
-    if pgbouncer_binary() is None:
-        pytest.skip(NOT_INSTALLED)
-    with running_pgbouncer(pg_server.database_url("postgres")) as b:
-        yield b
 
 
 @pytest.fixture

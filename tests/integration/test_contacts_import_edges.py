@@ -5,7 +5,6 @@ naming the field, never a 500, and nothing is half-written.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -18,7 +17,7 @@ from starlette.types import Message
 from app.campaigns.imports import PIECE_BYTES
 from app.campaigns.schemas import REJECTIONS_LISTED
 from tests.support.factories import create_campaign, csv_body, import_csv
-from tests.support.seed import fetch_all
+from tests.support.seed import fetch_all, seen_in_activity
 
 Sessions = async_sessionmaker[AsyncSession]
 NUMBERS = [f"+39021234{n:04d}" for n in range(10)]
@@ -197,7 +196,7 @@ async def test_an_upload_cut_off_mid_body_writes_nothing(
         if pieces:
             return {"type": "http.request", "body": pieces.pop(0), "more_body": True}
         # Rows were already staged in the import's transaction when the client goes away.
-        await wait_for_copy(sessions)
+        await seen_in_activity(sessions, "%INSERT INTO contacts%")
         return {"type": "http.disconnect"}
 
     async def send(message: Message) -> None:
@@ -227,20 +226,6 @@ def upload_scope(campaign_id: int, length: int) -> dict[str, Any]:
     }
 
 
-async def wait_for_copy(sessions: Sessions) -> None:
-    """Until the import has saved a piece of the body: contacts inserted, not committed."""
-    for _ in range(200):
-        rows = await fetch_all(
-            sessions,
-            "SELECT 1 FROM pg_stat_activity WHERE datname = current_database()"
-            " AND query LIKE '%INSERT INTO contacts%' AND pid <> pg_backend_pid()",
-        )
-        if rows:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("no piece of the body was saved")
-
-
 async def open_transactions(sessions: Sessions) -> int:
     rows = await fetch_all(
         sessions,
@@ -260,7 +245,7 @@ async def test_a_body_found_too_large_mid_stream_writes_nothing(
     async def receive() -> Message:
         if pieces:
             return {"type": "http.request", "body": pieces.pop(0), "more_body": True}
-        await wait_for_copy(sessions)
+        await seen_in_activity(sessions, "%INSERT INTO contacts%")
         # What a body limit does once the bytes received pass it (Starlette's and the app's).
         raise HTTPException(413, "request body too large")
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.campaigns import imports
 from tests.support.factories import create_campaign
-from tests.support.seed import execute, fetch_all
+from tests.support.seed import execute, fetch_all, seen_in_activity
 
 Sessions = async_sessionmaker[AsyncSession]
 PIECE = 1 << 10
@@ -134,12 +134,12 @@ async def test_two_imports_into_one_campaign_take_turns(
     first = asyncio.create_task(
         upload(client, campaign_id, chunks(csv_of(shared), pause=resume_first))
     )
-    await wait_for(sessions, "%INSERT INTO contacts%", waiting=False)
+    await seen_in_activity(sessions, "%INSERT INTO contacts%")
     second = asyncio.create_task(
         upload(client, campaign_id, chunks(csv_of([*reversed(shared), *extra])))
     )
     # The second has saved nothing: it waits for its turn while the first is mid-body.
-    await wait_for(sessions, "%pg_advisory_xact_lock%", waiting=True)
+    await seen_in_activity(sessions, "%pg_advisory_xact_lock%", waiting=True)
     resume_first.set()
     one, two = await first, await second
 
@@ -158,7 +158,7 @@ async def test_a_number_listed_while_the_upload_is_read_is_imported_as_do_not_ca
     phones = [number(n) for n in range(300)]
     resume = asyncio.Event()
     running = asyncio.create_task(upload(client, campaign_id, chunks(csv_of(phones), resume)))
-    await wait_for(sessions, "%INSERT INTO contacts%", waiting=False)
+    await seen_in_activity(sessions, "%INSERT INTO contacts%")
     for phone in (number(0), number(1)):  # both in the first piece, saved by now
         await execute(
             sessions,
@@ -187,9 +187,9 @@ async def test_an_import_waiting_for_its_turn_leaves_the_campaign_row_alone(
     first = asyncio.create_task(
         upload(client, campaign_id, chunks(csv_of([number(n) for n in range(300)]), resume_first))
     )
-    await wait_for(sessions, "%INSERT INTO contacts%", waiting=False)
+    await seen_in_activity(sessions, "%INSERT INTO contacts%")
     second = asyncio.create_task(upload(client, campaign_id, chunks(csv_of([number(500)]))))
-    await wait_for(sessions, "%pg_advisory_xact_lock%", waiting=True)
+    await seen_in_activity(sessions, "%pg_advisory_xact_lock%", waiting=True)
 
     # What the dispatcher and a status change need: the row, at once.
     locked = await fetch_all(
@@ -217,16 +217,3 @@ async def test_an_invalid_byte_after_pieces_were_saved_writes_nothing(
     assert response.status_code == 422, response.text
     assert "not valid UTF-8" in response.text
     assert await numbers_in_order(sessions, campaign_id) == []
-
-
-async def wait_for(sessions: Sessions, query: str, *, waiting: bool) -> None:
-    """Until another session runs `query` (LIKE): waiting on a lock, or having run it."""
-    sql = (
-        "SELECT 1 FROM pg_stat_activity WHERE datname = current_database()"
-        " AND query LIKE :q AND pid <> pg_backend_pid()"
-    ) + (" AND wait_event_type = 'Lock'" if waiting else "")
-    for _ in range(400):
-        if await fetch_all(sessions, sql, q=query):
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"no session ran {query}")

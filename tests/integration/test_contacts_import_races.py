@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.campaigns.imports import PIECE_BYTES
 from app.scheduler.recovery import finish_campaigns
-from tests.support.seed import execute, fetch_all, seed_campaign
+from tests.support.seed import execute, fetch_all, seed_campaign, seen_in_activity
 
 Sessions = async_sessionmaker[AsyncSession]
 ROWS = [f"+39347{n:07d}\n" for n in range(80_000)]  # 1 MB, 13 bytes a row
@@ -106,16 +106,3 @@ async def test_finishing_skips_a_campaign_whose_import_is_committing(
     assert response.json()["imported"] == len(rows)
     assert await finish_campaigns(sessions) == []  # it sees the new pending contacts
     assert await state_of(sessions, campaign_id) == ("running", 1 + len(rows))
-
-
-async def seen_in_activity(sessions: Sessions, query: str, *, waiting: bool = False) -> None:
-    """Wait until a session of this database runs `query` (LIKE), waiting on a lock if asked."""
-    sql = (
-        "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE :q"
-        " AND pid <> pg_backend_pid()"
-    ) + (" AND wait_event_type = 'Lock'" if waiting else "")
-    for _ in range(400):
-        if await fetch_all(sessions, sql, q=query):
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"no session ran {query}")

@@ -31,7 +31,7 @@ from app.suppression import swapping
 from app.suppression.numbers import listed_hash
 from tests.support.cli import Invoke
 from tests.support.factories import create_campaign
-from tests.support.seed import execute, fetch_all, seed_campaign
+from tests.support.seed import execute, fetch_all, seed_campaign, seen_in_activity
 
 Sessions = async_sessionmaker[AsyncSession]
 T = TypeVar("T")
@@ -433,9 +433,9 @@ async def test_contacts_of_an_upload_that_commits_while_the_swap_waits_end_do_no
             headers={"content-type": "text/csv"},
         )
     )
-    await wait_for_query(sessions, "%INSERT INTO contacts%")
+    await seen_in_activity(sessions, "%INSERT INTO contacts%")
     load = asyncio.create_task(post_list(client, "\n".join(loaded) + "\n"))
-    await wait_for_query(sessions, "LOCK TABLE do_not_call IN ACCESS EXCLUSIVE MODE%")
+    await seen_in_activity(sessions, "LOCK TABLE do_not_call IN ACCESS EXCLUSIVE MODE%")
     resume.set()
     uploaded, listed = await upload, await load
 
@@ -449,16 +449,3 @@ async def test_contacts_of_an_upload_that_commits_while_the_swap_waits_end_do_no
         id=campaign_id,
     )
     assert sorted(r.phone_number for r in rows) == sorted([loaded[5], loaded[70]])
-
-
-async def wait_for_query(sessions: Sessions, query: str) -> None:
-    """Until another session of this database runs (or last ran) `query` (LIKE)."""
-    sql = (
-        "SELECT 1 FROM pg_stat_activity WHERE datname = current_database()"
-        " AND query LIKE :q AND pid <> pg_backend_pid()"
-    )
-    for _ in range(1500):
-        if await fetch_all(sessions, sql, q=query):
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"no session ran {query}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -32,8 +32,7 @@ from app.main import create_app
 from app.telephony import router as webhooks
 from app.web.errors import database_unavailable
 from tests.integration.test_followups import campaign_with, dial
-from tests.support.pgbouncer import NOT_INSTALLED, Bouncer, pgbouncer_binary, running_pgbouncer
-from tests.support.postgres import PgServer
+from tests.support.pgbouncer import Bouncer
 from tests.support.seed import fetch_all
 from tests.support.voice import Conversation
 
@@ -339,14 +338,6 @@ async def test_more_stray_transactions_than_tries_give_a_503_then_a_clean_connec
     retried = await client.post(_events_url(conv), json=body)
     assert retried.status_code == 204
     assert await _stored_statuses(sessions) == [("ringing", 1)]
-
-
-@pytest.fixture
-def bouncer(pg_server: PgServer) -> Iterator[Bouncer]:
-    if pgbouncer_binary() is None:
-        pytest.skip(NOT_INSTALLED)
-    with running_pgbouncer(pg_server.database_url("postgres")) as running:
-        yield running
 
 
 @pytest.fixture

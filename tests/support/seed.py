@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from typing import Any
 
 from sqlalchemy import text
@@ -76,3 +78,19 @@ async def fetch_all(
 async def execute(sessions: async_sessionmaker[AsyncSession], sql: str, **params: Any) -> None:
     async with sessions() as session, session.begin():
         await session.execute(text(sql), params)
+
+
+async def seen_in_activity(
+    sessions: async_sessionmaker[AsyncSession], query: str, *, waiting: bool = False
+) -> None:
+    """Until another session of this database runs, or last ran, `query` (LIKE), waiting on a
+    lock if `waiting`; AssertionError after 30 s."""
+    sql = (
+        "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query LIKE :q"
+        " AND pid <> pg_backend_pid()"
+    ) + (" AND wait_event_type = 'Lock'" if waiting else "")
+    deadline = time.monotonic() + 30
+    while not await fetch_all(sessions, sql, q=query):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no session ran {query}")
+        await asyncio.sleep(0.02)
