@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from app.calls.models import AttemptStatus, Outcome
 from app.calls.policy import ContactStep, classify, next_step, retry_delay
 from app.campaigns.models import ContactState
+from app.scheduler.window import CallWindow, next_opening
 from app.telephony.base import Answerer
 
 SCHEDULE = [60, 240]
@@ -343,3 +346,46 @@ def test_attempts_earned_by_appointments_serve_ordinary_retries_too() -> None:
 )
 def test_retry_delay(attempt_number: int, schedule: Sequence[int], expected: int) -> None:
     assert retry_delay(attempt_number, schedule) == expected
+
+
+WINDOW = CallWindow.parse(
+    {"start": "09:00", "end": "20:00", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}
+)
+ALL_DAY = CallWindow.parse({"start": "00:00", "end": "23:59:59", "days": ["sat", "sun"]})
+
+
+@pytest.mark.parametrize(
+    ("zone", "ended", "outcome", "window", "expected"),
+    [
+        # A rule is a duration, not a wall-clock time: 1440 minutes across the spring change end
+        # an hour later on the clock, 20:30 in Rome, past the window: the next morning instead.
+        ("Europe/Rome", "2026-03-28T19:30", Outcome.NO_ANSWER, WINDOW, "2026-03-30T09:00"),
+        # ...and across the autumn change an hour earlier, still inside the window.
+        ("Europe/Rome", "2026-10-24T19:30", Outcome.NO_ANSWER, WINDOW, "2026-10-25T18:30"),
+        # 15 minutes from 01:50 on the night New York skips 02:00-03:00 is 03:05, a real time.
+        ("America/New_York", "2026-03-08T01:50", Outcome.BUSY, ALL_DAY, "2026-03-08T03:05"),
+        # 15 minutes from 01:50 (first pass) on the night 01:00-02:00 happens twice: the second
+        # 01:05, which is 15 minutes later, not 45.
+        ("America/New_York", "2026-11-01T01:50", Outcome.BUSY, ALL_DAY, "2026-11-01T01:05"),
+    ],
+)
+def test_a_retry_across_a_daylight_saving_change_waits_its_minutes_then_the_window(
+    zone: str, ended: str, outcome: Outcome, window: CallWindow, expected: str
+) -> None:
+    tz = ZoneInfo(zone)
+    end = datetime.fromisoformat(ended).replace(tzinfo=tz, fold=0)
+    step = next_step(
+        outcome,
+        attempt_number=1,
+        max_attempts=3,
+        retry_after_minutes=[60],
+        retry_rules={"no_answer": 1440, "busy": 15},
+    )
+    assert step.retry_in_minutes is not None
+    due = (end.astimezone(UTC) + timedelta(minutes=step.retry_in_minutes)).astimezone(tz)
+
+    opening = next_opening(window, due, zone)
+
+    assert opening is not None
+    assert opening.astimezone(tz).replace(tzinfo=None) == datetime.fromisoformat(expected)
+    assert opening - end.astimezone(UTC) >= timedelta(minutes=step.retry_in_minutes)
