@@ -1,8 +1,9 @@
 """Turn what was heard or pressed into a reply the engine can act on; pure functions.
 
 The order of reading is fixed: "don't call me again" wins over everything, then "repeat", then
-"skip", then the answer itself. Free text is the exception that proves the rule: there "repeat"
-and "skip" count only as the whole reply, so "la linea salta spesso" stays an answer.
+"skip", then the answer itself. Free text is the exception that proves the rule: there "repeat",
+"skip" and "call me later" count only as the whole reply, so "la linea salta spesso" and "open
+later on Sundays" stay answers.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from app.dialogue.numbers import Number, find_numbers, parse_number
 from app.dialogue.phrases import PHRASES
 from app.dialogue.survey import Language, Question, QuestionType
 from app.dialogue.text import Phrase, contains_any, tokens
-from app.dialogue.when import CallbackAsk, hear_callback
+from app.dialogue.when import CallbackAsk, read_callback
 
 YES_KEY, NO_KEY, REPEAT_KEY, SKIP_KEY = "1", "2", "*", "#"
 
@@ -145,15 +146,18 @@ def read_speech(
     return Reply(Intent.ANSWER, value=value, raw=raw, confidence=confidence, ambiguous=ambiguous)
 
 
-# A free-text answer may mention a later time ("I'd rather be called back by a person"): only a
-# short reply is read as asking for an appointment there.
-FREE_TEXT_CALLBACK_WORDS = 8
+# A free-text answer may mention calling back or a time ("open later on Sundays", "the agent
+# should call back faster"): there a reply asks for an appointment only as a whole, when it has
+# no other words than callback vocabulary and politeness. One word is enough to be an answer:
+# "open later", "call back sooner" and "orari più tardi la sera" are answers.
+FREE_TEXT_OTHER_WORDS = 0
 
 
 def _callback(raw: str, language: Language, *, free_text: bool) -> CallbackAsk | None:
-    if free_text and len(tokens(raw)) > FREE_TEXT_CALLBACK_WORDS:
+    reading = read_callback(raw, language.value)
+    if free_text and reading.other_words > FREE_TEXT_OTHER_WORDS:
         return None
-    ask = hear_callback(raw, language.value)
+    ask = reading.ask
     if ask is not None and ask.vague and _starts_with_no(raw, language):
         # "No thanks, not now" is a no, while "not now" alone asks for another time, and "no,
         # call me tomorrow at six" names one.

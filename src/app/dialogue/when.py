@@ -1,8 +1,9 @@
 """When a respondent asks to be called back: "mi richiami domani alle 18", "not now, in an hour".
 
-`hear_callback` reads the words; `appointment_time` turns what was heard into an instant, read
-in the contact's time zone at the database's `now`. Both are pure. Fitting the instant into the
-campaign's call window belongs to the scheduler, not here.
+`hear_callback` reads the words (`read_callback` also tells how many of them were about something
+else); `appointment_time` turns what was heard into an instant, read in the contact's time zone at
+the database's `now`. Both are pure. Fitting the instant into the campaign's call window belongs
+to the scheduler, not here.
 
 A part of the day said without a clock time stands for a default time:
 
@@ -55,6 +56,16 @@ class CallbackAsk:
             raise ValueError("a callback cannot be asked for in the past")
 
 
+@dataclass(frozen=True)
+class CallbackReading:
+    """A whole reply read for "call me later": the ask, if any, and what else the reply says."""
+
+    ask: CallbackAsk | None
+    # Words that are neither about calling back (cues, days, parts of the day, times, delays) nor
+    # politeness: "open" in "open later". A reply with none is about calling back as a whole.
+    other_words: int
+
+
 class _Cue(Enum):
     CALLBACK = "callback"  # asks for a later call on its own: "richiamami", "not now"
     CALL = "call"  # "chiamami", "I'm busy": a callback only together with a day or a time
@@ -99,6 +110,10 @@ class _Vocab:
     units: dict[Phrase, int]  # minutes per unit: "ore" 60
     articles: tuple[Phrase, ...]  # "un", "an", "einer": one of the unit
     halves: tuple[Phrase, ...]  # "e mezza" after a unit: half a unit more
+    # Beyond the shared lexicon's fillers and stopwords: the politeness, pronouns and small words
+    # an ask is wrapped in ("scusi", "mi", "può"), which say nothing of their own. The words are
+    # written naturally and compared one by one, tokenised ("s'il vous plaît" is four of them).
+    polite: frozenset[str]
 
 
 def _split(text: str) -> tuple[Phrase, ...]:
@@ -111,6 +126,10 @@ def _tagged(*groups: tuple[_Word, str]) -> dict[Phrase, _Word]:
 
 def _valued(*groups: tuple[int, str]) -> dict[Phrase, int]:
     return {phrase: value for value, text in groups for phrase in _split(text)}
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(tokens(text))
 
 
 def _weekdays(names: str) -> tuple[tuple[_Word, str], ...]:
@@ -159,6 +178,11 @@ _ITALIAN = _Vocab(
     | _valued((7 * _MINUTES_PER_DAY, "settimana|settimane")),
     articles=_split("un|una|uno"),
     halves=_split("e mezza|e mezzo"),
+    polite=_words(
+        "mi me ti ci si sì no non scusi scusa scusate dispiace ok okay va bene magari forse ora "
+        "adesso può puoi potete potrebbe potreste posso pure meglio prossimo prossima dopo sono "
+        "ma però anzi questo questa momento lei gentilmente cortesemente"
+    ),
 )
 
 _ENGLISH = _Vocab(
@@ -198,6 +222,11 @@ _ENGLISH = _Vocab(
     | _valued((_MINUTES_PER_DAY, "day|days"), (7 * _MINUTES_PER_DAY, "week|weeks")),
     articles=_split("a|an|one"),
     halves=_split("and a half"),
+    polite=_words(
+        "me sorry excuse yes yeah no ok okay hey hi can could would will you maybe perhaps now "
+        "right i'm it's that's you'd we'll it is this that next again then like kindly if "
+        "possible actually rather"
+    ),
 )
 
 _SPANISH = _Vocab(
@@ -237,6 +266,10 @@ _SPANISH = _Vocab(
     | _valued((7 * _MINUTES_PER_DAY, "semana|semanas")),
     articles=_split("un|una|uno"),
     halves=_split("y media"),
+    polite=_words(
+        "me le te usted sí si no perdón perdone disculpe disculpa lo siento vale bueno ok ahora "
+        "puede podría puedes podrías puedo mejor próximo próxima este esta momento estoy que"
+    ),
 )
 
 _FRENCH = _Vocab(
@@ -274,6 +307,11 @@ _FRENCH = _Vocab(
     | _valued((7 * _MINUTES_PER_DAY, "semaine|semaines")),
     articles=_split("un|une"),
     halves=_split("et demie|et demi"),
+    polite=_words(
+        "me moi vous tu te pardon désolé désolée excusez-moi excuse-moi oui non ok d'accord "
+        "maintenant pouvez pourriez peux peut-être ne pas plutôt prochain prochaine svp suis "
+        "c'est est-ce que ce moment"
+    ),
 )
 
 _GERMAN = _Vocab(
@@ -314,6 +352,11 @@ _GERMAN = _Vocab(
     | _valued((_MINUTES_PER_DAY, "tag|tage|tagen"), (7 * _MINUTES_PER_DAY, "woche|wochen")),
     articles=_split("ein|eine|einer|einem|einen"),
     halves=(),
+    polite=_words(
+        "mich mir sie du dich es entschuldigung entschuldigen sorry tut leid ja nein ok jetzt "
+        "kann können könnten kannst bin doch mal noch vielleicht lieber gerne gern dann nächsten "
+        "nächste nächstes gerade nicht moment so zu wieder"
+    ),
 )
 
 _VOCABS = {
@@ -322,6 +365,14 @@ _VOCABS = {
     Language.ES: _SPANISH,
     Language.FR: _FRENCH,
     Language.DE: _GERMAN,
+}
+
+
+# Words that say nothing about what a reply asks: the vocabulary's politeness, and the shared
+# lexicon's fillers ("ehm", "per favore") and stopwords ("la", "on", "a las").
+_SPARE = {
+    language: vocab.polite | LEXICONS[language].fillers | LEXICONS[language].stopwords
+    for language, vocab in _VOCABS.items()
 }
 
 
@@ -361,6 +412,7 @@ class _Heard:
     weekday: int | None = None
     clock: _Clock | None = None
     part: _Part | None = None
+    other_words: int = 0  # see CallbackReading
 
     def says_when(self) -> bool:
         when = (self.delay, self.day, self.weekday, self.clock, self.part)
@@ -375,17 +427,21 @@ class _Heard:
 
 def hear_callback(text: str, language: str) -> CallbackAsk | None:
     """Read whether `text` asks to be called back later, and when; None if it does not."""
+    return read_callback(text, language).ask
+
+
+def read_callback(text: str, language: str) -> CallbackReading:
+    """Read `text` as `hear_callback` does, and count the words it says about anything else."""
     lang = Language(language)
     words = tokens(_DIGITAL_CLOCK.sub(r"\1.\2", text))
-    if _refuses(words, lang):
-        return None
     heard = _Heard()
     index = 0
     while index < len(words):
         index = _read_at(words, index, lang, heard)
     # A delay ("tra mezz'ora") only ever defers; a bare "domani" or "18" may answer a question.
     asked = heard.asks or heard.delay is not None or (heard.calls and heard.says_when())
-    return heard.ask() if asked else None
+    ask = heard.ask() if asked and not _refuses(words, lang) else None
+    return CallbackReading(ask, heard.other_words)
 
 
 def _refuses(words: Phrase, language: Language) -> bool:
@@ -410,6 +466,8 @@ def _read_at(words: Phrase, index: int, language: Language, heard: _Heard) -> in
         return clock[1]
     phrase = _match(words, index, vocab.words)
     if phrase is None:
+        if words[index] not in _SPARE[language]:
+            heard.other_words += 1
         return index + 1
     _note(heard, vocab.words[phrase])
     return index + len(phrase)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import time
+
 import pytest
 
 from app.dialogue import Question, QuestionType
@@ -16,6 +18,7 @@ from app.dialogue.understanding import (
     read_digits,
     read_speech,
 )
+from app.dialogue.when import CallbackAsk
 
 IT, EN, ES, FR, DE = Language.IT, Language.EN, Language.ES, Language.FR, Language.DE
 
@@ -441,6 +444,116 @@ def test_number_bounds_are_enforced() -> None:
 )
 def test_read_speech(text: str, question: Question | None, expected: Reply) -> None:
     assert read_speech(text, 0.9, question, IT) == expected
+
+
+# --- "call me later" on a free-text question -----------------------------------------------------
+
+
+def later(
+    at: str | None = None, *, delay: int | None = None, day: int | None = None
+) -> CallbackAsk:
+    clock = time.fromisoformat(at) if at else None
+    vague = clock is None and delay is None and day is None
+    return CallbackAsk(delay_minutes=delay, day_offset=day, at=clock, vague=vague)
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("orari più tardi la sera", IT),
+        ("aprire più tardi il sabato", IT),
+        ("richiamare prima", IT),
+        ("l'operatore dovrebbe richiamare più in fretta", IT),
+        ("open later on Sundays", EN),
+        ("open later", EN),
+        ("call back sooner", EN),
+        ("the agent should call back faster", EN),
+        ("deliveries in an hour", EN),
+        ("abrir más tarde los domingos", ES),
+        ("que vuelvan a llamar más rápido", ES),
+        ("entregas en una hora", ES),
+        ("ouvrir plus tard le dimanche", FR),
+        ("des horaires plus tard le soir", FR),
+        ("rappeler plus vite les clients", FR),
+        ("livrer dans une heure", FR),
+        ("später schließen", DE),
+        ("schnellerer Rückruf", DE),
+        ("die Hotline sollte später geöffnet sein", DE),
+        ("Lieferung in einer Stunde", DE),
+    ],
+)
+def test_a_free_text_answer_that_mentions_later_stays_an_answer(
+    text: str, language: Language
+) -> None:
+    assert read_speech(text, 0.9, FREE, language) == Reply(Intent.ANSWER, text, text, 0.9)
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "ask"),
+    [
+        ("richiamami domani alle 18", IT, later("18:00", day=1)),
+        ("più tardi per favore", IT, later()),
+        ("scusi, adesso non posso, mi può richiamare stasera?", IT, later("19:00", day=0)),
+        (
+            "in questo momento non posso, mi richiami domani alle sei e mezza per favore",
+            IT,
+            later("18:30", day=1),
+        ),
+        ("not now", EN, later()),
+        ("sorry, not now", EN, later()),
+        ("call me back tomorrow at six please", EN, later("18:00", day=1)),
+        ("in an hour", EN, later(delay=60)),
+        (
+            "sorry, I can't talk right now, could you please call me back tomorrow at six",
+            EN,
+            later("18:00", day=1),
+        ),
+        ("más tarde, por favor", ES, later()),
+        ("lo siento, llámeme mañana a las seis", ES, later("18:00", day=1)),
+        (
+            "perdone, en este momento no puedo, llámeme mañana por la mañana, por favor",
+            ES,
+            later("10:00", day=1),
+        ),
+        ("plus tard s'il vous plaît", FR, later()),
+        ("pas maintenant, rappelez-moi demain à 18 heures", FR, later("18:00", day=1)),
+        ("désolé, je ne peux pas parler, rappelez-moi plus tard s'il vous plaît", FR, later()),
+        ("später bitte", DE, later()),
+        ("nicht jetzt, rufen Sie mich morgen um 18 Uhr an", DE, later("18:00", day=1)),
+        (
+            "Entschuldigung, ich kann gerade nicht, rufen Sie mich in einer Stunde an",
+            DE,
+            later(delay=60),
+        ),
+    ],
+)
+def test_a_free_text_reply_about_calling_back_asks_for_a_callback(
+    text: str, language: Language, ask: CallbackAsk
+) -> None:
+    reply = read_speech(text, 0.9, FREE, language)
+
+    assert reply == Reply(Intent.CALLBACK, raw=text, confidence=0.9, callback=ask)
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "ask"),
+    [
+        ("open later", EN, later()),
+        ("orari più tardi la sera", IT, later("19:00")),
+        ("abrir más tarde", ES, later()),
+        ("ouvrir plus tard", FR, later()),
+        ("später schließen", DE, later()),
+    ],
+)
+@pytest.mark.parametrize("question", [None, YES_NO, SCALE, CHOICE, NUMBER])
+def test_only_free_text_wants_the_whole_reply_to_be_about_calling_back(
+    text: str, language: Language, ask: CallbackAsk, question: Question | None
+) -> None:
+    # At any other prompt such words are no answer to lose: a cue books a callback, as it did.
+    expected = Reply(Intent.CALLBACK, raw=text, confidence=0.9, callback=ask)
+
+    assert read_speech(text, 0.9, question, language) == expected
+    assert read_speech(text, 0.9, FREE, language).intent is Intent.ANSWER
 
 
 @pytest.mark.parametrize(

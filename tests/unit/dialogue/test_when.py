@@ -8,7 +8,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from app.dialogue.survey import Language
-from app.dialogue.when import MAX_DAYS_AHEAD, CallbackAsk, appointment_time, hear_callback
+from app.dialogue.when import (
+    MAX_DAYS_AHEAD,
+    CallbackAsk,
+    appointment_time,
+    hear_callback,
+    read_callback,
+)
 
 IT, EN, ES, FR, DE = Language.IT, Language.EN, Language.ES, Language.FR, Language.DE
 VAGUE = CallbackAsk(vague=True)
@@ -258,6 +264,51 @@ def test_french_callbacks(text: str, expected: CallbackAsk | None) -> None:
 )
 def test_german_callbacks(text: str, expected: CallbackAsk | None) -> None:
     assert hear_callback(text, DE) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "other_words"),
+    [
+        ("scusi, adesso non posso: mi può richiamare domani alle 18, per favore?", IT, 0),
+        ("in questo momento non posso, mi richiami lunedì prossimo", IT, 0),
+        ("orari più tardi la sera", IT, 1),  # "orari"
+        ("aprire più tardi il sabato", IT, 1),  # "aprire"
+        ("sorry, I can't talk right now, could you call me back in the afternoon?", EN, 0),
+        ("yes, call me back next Monday at 10:30 please", EN, 0),
+        ("open later on Sundays", EN, 2),  # "open", "sundays": not a weekday said
+        ("the agent should call back faster", EN, 3),
+        ("perdone, en este momento no puedo, llámeme esta noche", ES, 0),
+        ("lo siento, ahora no, llámeme el martes por la tarde", ES, 0),
+        ("abrir más tarde los domingos", ES, 2),
+        ("désolé, je ne peux pas, rappelez-moi ce soir s'il vous plaît", FR, 0),
+        ("pouvez-vous me rappeler plutôt lundi prochain à 9h ?", FR, 0),
+        ("ouvrir plus tard le dimanche", FR, 1),
+        ("Entschuldigung, ich kann gerade nicht, rufen Sie mich bitte morgen früh an", DE, 0),
+        ("Guten Morgen, rufen Sie mich vielleicht am Nachmittag wieder an", DE, 0),
+        ("die Hotline sollte später geöffnet sein", DE, 4),
+    ],
+)
+def test_a_reading_counts_the_words_about_something_else(
+    text: str, language: Language, other_words: int
+) -> None:
+    reading = read_callback(text, language)
+
+    assert reading.ask is not None
+    assert reading.other_words == other_words
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("non richiamatemi domani", IT),
+        ("open later on Sundays", EN),
+        ("no vuelva a llamar mañana", ES),
+        ("rappelez-moi ce soir", FR),
+        ("morgen um 18 Uhr", DE),
+    ],
+)
+def test_a_reading_asks_what_hear_callback_hears(text: str, language: Language) -> None:
+    assert read_callback(text, language).ask == hear_callback(text, language)
 
 
 def test_an_unknown_language_is_an_error() -> None:
