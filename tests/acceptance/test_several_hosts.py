@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,18 @@ ANSWERS = [
     {"speech": "email"},
     {"speech": "va tutto bene"},
 ]
+
+
+ACQUIRED = "Scheduler leader lock acquired"
+
+
+def took_the_lead(log: str) -> list[datetime]:
+    """When this host's log says it became the leader (the log's own local timestamps)."""
+    return [
+        datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
+        for line in log.splitlines()
+        if line.endswith(ACQUIRED)
+    ]
 
 
 @pytest.fixture
@@ -88,6 +101,7 @@ def test_hosts_behind_pgbouncer_lose_their_leader_and_finish_every_interview(
             completes = "SELECT count(*) FROM survey_responses WHERE completed"
             assert query(database_url, completes)[0][0] < CONTACTS
             victim = next(s for s in services if s.proc.pid == first)
+            killed_at = datetime.now()
             victim.kill()
             wait_until(
                 lambda: (now := leader_pid(database_url)) is not None and now != first,
@@ -97,11 +111,19 @@ def test_hosts_behind_pgbouncer_lose_their_leader_and_finish_every_interview(
             status = f"SELECT status FROM campaigns WHERE id = {campaign_id}"
             wait_until(lambda: query(database_url, status)[0][0] == "completed", 120, "completion")
         finally:
+            # From here a stopping leader hands over to the next host, as it should.
+            stopping_at = datetime.now()
             for s in services:
                 s.stop()
 
     survivors = [s for s in services if s is not victim]
     assert all("Traceback" not in s.log() for s in survivors)
+    # One leader at any time: the victim led from the start, and one survivor took over only
+    # once it was dead; nobody lost the lock while believing it held it.
+    assert len(took_the_lead(victim.log())) == 1
+    successions = [at for s in survivors for at in took_the_lead(s.log()) if at < stopping_at]
+    assert len(successions) == 1 and successions[0] >= killed_at, (killed_at, successions)
+    assert all("leader lock lost" not in s.log() for s in services)
     assert duplicates(database_url) == []
     assert count_mismatches(database_url) == []
     states = query(database_url, "SELECT state, count(*) FROM contacts GROUP BY state")

@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from tests.support.cli import Invoke
+from tests.support.pgbouncer import Bouncer
 from tests.support.syncdb import query, seed
 
 
@@ -26,6 +28,27 @@ def test_healthy_database_is_go(voicesurvey: Invoke, database_url: str, tmp_path
     assert verdicts["G1.1"] == verdicts["G1.2"] == verdicts["G1.3"] == verdicts["G8.1"] == "PASS"
     assert verdicts["G0.1"] == verdicts["G3.1"] == verdicts["G4.2"] == "SKIP"
     assert json.loads(result.stdout)["go"] is True
+
+
+def test_behind_a_transaction_pooler_the_check_reads_the_direct_database(
+    voicesurvey: Invoke,
+    database_url: str,
+    bouncer: Bouncer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As deployed with PgBouncer: DATABASE_URL is the pooler, LEADER_DATABASE_URL the server.
+    The pooler refuses the direct connection's startup settings (keepalives)."""
+    seed(database_url, contacts=3)
+    database = make_url(database_url).database
+    assert database is not None
+    monkeypatch.setenv("DATABASE_URL", bouncer.url(database))
+    monkeypatch.setenv("LEADER_DATABASE_URL", database_url)
+
+    result = voicesurvey("check", "--json", "--source", str(tmp_path))
+
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    assert gates(result.stdout)["G1.1"] == "PASS"
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from rich.table import Table
 from app.checks.gates import CheckContext, Verdict
 from app.checks.service import CheckReport, run_checks
 from app.cli.common import out, run, settings_or_exit
-from app.db.engine import make_engine, resolve_database_url
+from app.db.engine import make_engine, resolve_databases
 from app.logs import configure_logging
 
 COLOURS = {Verdict.PASS: "green", Verdict.FAIL: "bold red", Verdict.SKIP: "yellow"}
@@ -34,7 +34,10 @@ def check(
 
     async def work() -> CheckReport:
         # Not common.database(): that migrates, and a check must not change what it inspects.
-        engine = make_engine(await asyncio.to_thread(resolve_database_url, settings), pool_size=2)
+        # The direct URL: the gates read pg_locks and catalog state of the real server, and the
+        # direct connection settings would be refused by a transaction pooler.
+        databases = await asyncio.to_thread(resolve_databases, settings)
+        engine = make_engine(databases.direct_url, pool_size=2)
         try:
             ctx = CheckContext(settings, engine, url, source or _checkout())
             return await run_checks(ctx)
