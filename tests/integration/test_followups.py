@@ -15,6 +15,7 @@ from app.scheduler.tick import run_tick
 from app.scheduler.window import CallWindow
 from app.telephony.mock import MockProvider
 from tests.integration.test_dispatch import make_ctx
+from tests.integration.test_inbound import CONTACT, call_in
 from tests.support.factories import call_window, create_campaign, csv_body
 from tests.support.seed import execute, fetch_all
 from tests.support.voice import Conversation
@@ -80,8 +81,9 @@ async def test_a_broken_off_interview_is_resumed_and_exported_as_one_interview(
 
     (second,) = await dial(client, sessions)
     opening = await second.answer_call()
-    assert "interrotta" in opening.text and "continuare" in opening.text
-    assert "ACME" not in opening.text  # not the whole introduction again
+    # Who calls first (the survey's intro names ACME), then that the interview resumes.
+    assert opening.says[0] == "Buongiorno, sono l'assistente automatico di ACME."
+    assert "interrotta" in opening.says[1] and "continuare" in opening.text
     next_question = await second.say("sì")
     assert "consiglierebbe" in next_question.text  # the first unanswered question
     await second.say("sì")
@@ -215,3 +217,105 @@ async def test_appointments_are_dialled_before_anyone_else(
         )
     )[0]
     assert (attempt.contact_id, attempt.attempt_number) == (called, 2)
+
+
+async def ask_to_be_called_later_three_times(
+    client: httpx.AsyncClient, sessions: Sessions
+) -> list[str]:
+    """One attempt allowed, and each call ends with "call me later": the goodbyes said."""
+    await campaign_with(client, ["+39 02 1234 5678"], max_attempts=1)
+    goodbyes = []
+    for _ in range(3):
+        (conv,) = await dial(client, sessions)
+        await conv.answer_call()
+        goodbye = await conv.say("adesso non posso, mi richiami domani alle 18")
+        assert goodbye.hangs_up
+        goodbyes.append(goodbye.text)
+        await hang_up(client, conv, duration=10)
+        await execute(sessions, "UPDATE contacts SET next_attempt_at = now()")  # tomorrow came
+    return goodbyes
+
+
+async def test_call_me_later_with_no_attempt_left_is_told_so_and_books_nothing(
+    client: httpx.AsyncClient, sessions: Sessions
+) -> None:
+    goodbyes = await ask_to_be_called_later_three_times(client, sessions)
+
+    # Each appointment earns an attempt, two at most: the third cannot be kept.
+    assert ["richiameremo" in g for g in goodbyes] == [True, True, False]
+    assert "non potremo richiamarla" in goodbyes[2]
+    attempts = await fetch_all(
+        sessions, "SELECT attempt_number, outcome, callback_at FROM call_attempts ORDER BY id"
+    )
+    assert [(a.attempt_number, a.outcome) for a in attempts] == [
+        (n, "callback_requested") for n in (1, 2, 3)
+    ]
+    assert [a.callback_at is None for a in attempts] == [False, False, True]
+    contact = (
+        await fetch_all(
+            sessions, "SELECT state, last_outcome, appointments_count, appointment_at FROM contacts"
+        )
+    )[0]
+    assert (contact.state, contact.last_outcome) == ("not_reached", "callback_requested")
+    assert (contact.appointments_count, contact.appointment_at) == (2, None)
+    events = await fetch_all(sessions, "SELECT kind FROM contact_events ORDER BY id")
+    assert [e.kind for e in events] == ["appointment", "appointment"]
+
+
+async def resume_after_a_silence(client: httpx.AsyncClient, sessions: Sessions) -> list[str]:
+    """The first call gets no answer to the first question and hangs up at the third; the
+    second resumes it. The questions the second call asks, as said."""
+    await campaign_with(client, ["+39 02 1234 5678"])
+    (first,) = await dial(client, sessions)
+    await first.answer_call()
+    await first.say("sì")
+    await first.silence()
+    await first.silence()  # satisfaction: skipped for want of an answer
+    await first.say("sì")  # recommend
+    await hang_up(client, first)
+    (second,) = await dial(client, sessions)
+    await second.answer_call()
+    asked = [(await second.say(said)).text for said in ("sì", "otto", "email")]
+    closing = await second.say("niente")
+    assert closing.hangs_up
+    await hang_up(client, second)
+    return asked
+
+
+async def test_a_resumed_interview_asks_again_a_question_left_unanswered(
+    client: httpx.AsyncClient, sessions: Sessions
+) -> None:
+    asked = await resume_after_a_silence(client, sessions)
+
+    assert "soddisfatto" in asked[0]  # the first unanswered question, not the one after "sì"
+    assert "email" in asked[1] and "migliorare" in asked[2]
+    assert "consiglierebbe" not in " ".join(asked)  # answered by the first call
+    response = (
+        await fetch_all(
+            sessions, "SELECT answers, completed FROM survey_responses WHERE NOT superseded"
+        )
+    )[0]
+    assert response.completed
+    assert response.answers["satisfaction"]["value"] == 8
+    assert response.answers["satisfaction"]["skipped"] is None
+    assert response.answers["recommend"]["value"] is True
+
+
+async def test_a_respondent_who_calls_back_resumes_with_words_for_a_call_to_us(
+    client: httpx.AsyncClient, sessions: Sessions
+) -> None:
+    await campaign_with(client, [CONTACT])
+    (first,) = await dial(client, sessions)
+    await first.answer_call()
+    await first.say("sì")
+    await first.say("nove")
+    await hang_up(client, first)
+
+    opening = await call_in(client, CONTACT, call_id="MKresume")
+
+    assert opening["say"] == [
+        "Grazie per averci richiamato.",
+        "Buongiorno, sono l'assistente automatico di ACME.",  # who calls, on every call
+        "Possiamo completare ora l'intervista che si era interrotta.",  # not "we call you"
+        "Possiamo continuare da dove eravamo rimasti? Risponda sì o no.",
+    ]

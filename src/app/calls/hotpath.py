@@ -32,6 +32,7 @@ from app.calls.statuses import attempt_status, rank, rank_sql
 from app.calls.voice import (
     OUTCOMES,
     VoiceReply,
+    callback_possible,
     consent_detail,
     contact_fields,
     dialogue_event,
@@ -68,9 +69,9 @@ _PLAIN_ACTIONS = (Say, Listen, HangUp, RecordAnswer, MarkSkipped, Finish)
 # The interrupted interview is only used by a call's first turn: one index probe.
 _LOAD_TURN = f"""
 SELECT a.xmin AS version, a.campaign_id, a.ended_at IS NOT NULL AS ended, a.dialogue_state,
-       a.direction, c.xmin AS campaign_version,
+       a.direction, a.attempt_number, c.xmin AS campaign_version, c.max_attempts,
        ct.language, ct.attributes, ct.name, ct.external_id,
-       ct.voicemail_left_at IS NOT NULL AS voicemail_left,
+       ct.voicemail_left_at IS NOT NULL AS voicemail_left, ct.appointments_count,
        r.id AS response_id, r.call_attempt_id AS response_attempt_id, r.answers
 FROM call_attempts a
 JOIN campaigns c ON c.id = a.campaign_id
@@ -162,6 +163,11 @@ def _facts(
         resume=() if interrupted is None else interrupted.answers,
         voicemail_left=row["voicemail_left"],
         inbound=row["direction"] == Direction.INBOUND,
+        callback_possible=callback_possible(
+            max_attempts=row["max_attempts"],
+            attempt_number=row["attempt_number"],
+            appointments=row["appointments_count"],
+        ),
     )
     return _Facts(turn.attempt_id, row["version"], context, resumed_from)
 

@@ -19,6 +19,7 @@ from app.calls.appointments import book
 from app.calls.audit import CONSENT, OPT_OUT, VOICEMAIL, record_event
 from app.calls.interviews import Interrupted, interrupted_interview, save_answers
 from app.calls.models import CallAttempt, Direction, Outcome
+from app.calls.policy import RetryPlan, plan_step
 from app.calls.quotas import count_complete, full_quotas
 from app.campaigns.models import Campaign, Contact, ContactState
 from app.db.base import sql_literal
@@ -145,7 +146,7 @@ async def voice_turn(session: AsyncSession, turn: VoiceTurn) -> VoiceReply:
             session, contact_id=contact.id, attempt_id=attempt.id
         )
         resumed_from = None if interrupted is None else interrupted.response_id
-    context = await _context(session, survey, attempt, contact, interrupted)
+    context = await _context(session, survey, (attempt, campaign, contact), interrupted)
     before = state
     state, actions = transition(state, event, survey=survey, context=context)
     reply = reply_of(survey, state, actions)
@@ -224,12 +225,12 @@ async def _load(
 async def _context(
     session: AsyncSession,
     survey: Survey,
-    attempt: CallAttempt,
-    contact: Contact,
+    call: tuple[CallAttempt, Campaign, Contact],
     interrupted: Interrupted | None,
 ) -> CallContext:
     """What the turn needs besides the survey: the contact's fields, the quotas that are full,
-    the interview to resume."""
+    the interview to resume, whether an appointment could be kept."""
+    attempt, campaign, contact = call
     fields = contact_fields(contact.attributes, contact.name, contact.external_id)
     full = await full_quotas(session, attempt.campaign_id) if survey.quotas else frozenset()
     resume = () if interrupted is None else interrupted.answers
@@ -240,7 +241,24 @@ async def _context(
         resume=resume,
         voicemail_left=contact.voicemail_left_at is not None,
         inbound=attempt.direction is Direction.INBOUND,
+        callback_possible=callback_possible(
+            max_attempts=campaign.max_attempts,
+            attempt_number=attempt.attempt_number,
+            appointments=contact.appointments_count,
+        ),
     )
+
+
+def callback_possible(*, max_attempts: int, attempt_number: int, appointments: int) -> bool:
+    """Whether an appointment made on this attempt would be kept, by the very rule that moves
+    the contact when the attempt closes; `appointments` counts those made before this call."""
+    step = plan_step(
+        RetryPlan(max_attempts),
+        Outcome.CALLBACK_REQUESTED,
+        attempt_number=attempt_number,
+        appointments=appointments + 1,
+    )
+    return step.appointment
 
 
 def contact_fields(

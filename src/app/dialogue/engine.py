@@ -10,8 +10,9 @@ before it counts.
 A screening question, or a quota that is full, ends the interview politely (screened out).
 
 The call speaks one of the survey's languages, chosen at the start from the contact's.
-A call that follows an interrupted interview says so, asks a brief consent again, and resumes at
-the first question the earlier calls did not reach, carrying their answers.
+A call that follows an interrupted interview says the intro (every call says who calls), then
+that it resumes, asks a brief consent again, and goes on at the first question the earlier calls
+left unanswered, carrying their answers.
 """
 
 from __future__ import annotations
@@ -67,6 +68,9 @@ class CallContext:
     resume: tuple[tuple[str, AnswerRecord], ...] = ()
     voicemail_left: bool = False  # a message was already left for this contact
     inbound: bool = False  # the respondent called the campaign's number back
+    # An appointment made in this call would be kept: the campaign's rules leave the contact an
+    # attempt for it. When not, "call me later" gets no promise of a call.
+    callback_possible: bool = True
 
 
 NO_CONTEXT = CallContext()
@@ -107,28 +111,53 @@ def _start(state: DialogueState, survey: Survey, context: CallContext) -> Step:
     language = survey.speaks(context.language)
     started = replace(state, phase=Phase.CONSENT, attempts=0, repeats=0, language=language)
     carried = _carried(survey, context.resume)
-    if carried:
+    if carried is not None:
         # The earlier answers wait in the state; they count again once consent is given.
         started = replace(started, answers=carried, resumed=True)
     call = _Call(survey, context, started)
-    intro = call.phrases.resume_intro if carried else call.say(survey.script.intro.get(language))
     thanks = (Say(call.phrases.inbound_thanks),) if context.inbound else ()
-    return started, (*thanks, Say(intro), *call.ask(started))
+    # The intro names who calls, and every call must say it, a resumed one too.
+    intro: tuple[Say, ...] = (Say(call.say(survey.script.intro.get(language))),)
+    if started.resumed:
+        phrases = call.phrases
+        resuming = phrases.resume_intro_inbound if context.inbound else phrases.resume_intro
+        intro = (*intro, Say(resuming))
+    return started, (*thanks, *intro, *call.ask(started))
+
+
+# The skips that settle a question for good: the respondent chose not to answer it. Any other
+# skip (silence, unusable answers, endless "repeat") is asked again by a resumed call, and a
+# question whose ask_if ruled it out is judged again when the call reaches it, from the answers
+# as they are by then (one it depends on may have been left unanswered, and be answered now).
+_SETTLING_SKIPS = frozenset({SkipReason.SKIPPED_BY_RESPONDENT})
+
+
+def _settled(record: AnswerRecord) -> bool:
+    """Whether a question with this record is done with: answered, or declined."""
+    return record.value is not None or record.skipped in _SETTLING_SKIPS
 
 
 def _carried(
     survey: Survey, answers: tuple[tuple[str, AnswerRecord], ...]
-) -> tuple[tuple[str, AnswerRecord], ...]:
-    """The earlier answers worth resuming from, in the survey's order; () when none are, or
-    when no question is left after them."""
+) -> tuple[tuple[str, AnswerRecord], ...] | None:
+    """The earlier records of the survey's questions, in its order (the unsettled ones kept
+    until asked again); None when there are none, or when no question is left to ask."""
     positions = {item.id: index for index, item in enumerate(survey.items)}
-    known = sorted(
-        ((qid, record) for qid, record in answers if qid in positions),
-        key=lambda pair: positions[pair[0]],
+    known = tuple(
+        sorted(
+            ((qid, record) for qid, record in answers if qid in positions),
+            key=lambda pair: positions[pair[0]],
+        )
     )
-    if not known or positions[known[-1][0]] + 1 >= len(survey.items):
-        return ()
-    return tuple(known)
+    settled = {qid for qid, record in known if _settled(record)}
+    values = {qid: record.value for qid, record in known}
+    # The walk asks the first unsettled question whose ask_if holds; up to it, the values are
+    # the carried ones, so one such question under them means there is something to ask.
+    left = any(
+        item.id not in settled and (item.ask_if is None or holds(item.ask_if, values))
+        for item in survey.items
+    )
+    return known if known and left else None
 
 
 class _Call:
@@ -270,10 +299,9 @@ class _Call:
     # --- moving on --------------------------------------------------------------------------
 
     def consented(self, state: DialogueState) -> Step:
-        # A resumed interview goes on after the last question the earlier calls reached.
-        index = _after_last_answered(self.survey, state) if state.resumed else 0
+        # From the top: a resumed interview's settled questions are passed over on the way.
         asking = replace(
-            state, phase=Phase.QUESTION, index=index, attempts=0, repeats=0, consent_given=True
+            state, phase=Phase.QUESTION, index=0, attempts=0, repeats=0, consent_given=True
         )
         return self.next_question(asking, (), (Say(self.phrases.thanks),))
 
@@ -333,7 +361,7 @@ class _Call:
         announce: bool = True,
     ) -> Step:
         """Store `record`; screen out if it says so; else ask the next question, or close."""
-        answers = (*state.answers, (item.id, record))
+        answers = _with_answer(state.answers, item.id, record)
         moved = replace(
             state, index=state.index + 1, attempts=0, repeats=0, answers=answers, corrected=False
         )
@@ -347,17 +375,23 @@ class _Call:
         self, state: DialogueState, done: tuple[Action, ...], lead: tuple[Action, ...] = ()
     ) -> Step:
         """Ask the next question whose ask_if holds (`lead` said first); the others are not
-        applicable. With none left, close the survey."""
+        applicable. Questions an earlier call settled are passed over. With none left, close the
+        survey."""
         skipped: list[Action] = []
+        settled = {qid for qid, record in state.answers if _settled(record)}
         while state.index < len(self.survey.items):
             item = self.survey.items[state.index]
+            if item.id in settled:
+                state = replace(state, index=state.index + 1)
+                continue
             if item.ask_if is None or holds(item.ask_if, _values(state)):
                 return state, (*done, *skipped, *lead, *self.ask(state))
             reason = SkipReason.NOT_APPLICABLE
+            not_asked = AnswerRecord(None, skipped=reason)
             state = replace(
                 state,
                 index=state.index + 1,
-                answers=(*state.answers, (item.id, AnswerRecord(None, skipped=reason))),
+                answers=_with_answer(state.answers, item.id, not_asked),
             )
             skipped.append(MarkSkipped(item.id, reason))
             # A quota may be decided by a question its respondent is never asked.
@@ -411,6 +445,11 @@ class _Call:
     def appointment(self, state: DialogueState, reply: Reply) -> Step:
         assert reply.callback is not None
         outcome = SurveyOutcome.CALLBACK_REQUESTED
+        if not self.context.callback_possible:
+            # No attempt is left for it: book nothing, promise nothing. The outcome still says
+            # what the respondent asked for; without a time the contact ends not reached.
+            honest = Say(self.phrases.callback_impossible_goodbye)
+            return _end(state, outcome), (honest, Finish(outcome), HangUp())
         goodbye = Say(self.phrases.callback_goodbye)
         return _end(state, outcome), (
             Appoint(reply.callback, reply.raw),
@@ -425,9 +464,14 @@ class _Call:
         return _end(state, outcome), (OptOut(), goodbye, Finish(outcome), HangUp())
 
 
-def _after_last_answered(survey: Survey, state: DialogueState) -> int:
-    answered = {question_id for question_id, _ in state.answers}
-    return max((i + 1 for i, item in enumerate(survey.items) if item.id in answered), default=0)
+def _with_answer(
+    answers: tuple[tuple[str, AnswerRecord], ...], question_id: str, record: AnswerRecord
+) -> tuple[tuple[str, AnswerRecord], ...]:
+    """`answers` with `record` for the question: in place of the record an earlier call left
+    (a resumed call asking it again), else last."""
+    if all(qid != question_id for qid, _ in answers):
+        return (*answers, (question_id, record))
+    return tuple((qid, record if qid == question_id else old) for qid, old in answers)
 
 
 def _values(state: DialogueState) -> dict[str, AnswerValue | None]:

@@ -33,7 +33,10 @@ class Phrases:
     confirm: str  # {answer}: asked back when the recogniser was unsure
     confirm_again: str  # the answer was not what they meant: the question comes again
     callback_goodbye: str  # an appointment was made: we will call back
-    resume_intro: str  # a follow-up call of an interview that was interrupted
+    # "Call me later" when the campaign's rules leave no attempt for it: no promise of a call.
+    callback_impossible_goodbye: str
+    resume_intro: str  # after the survey's intro, on a call we made to resume an interview
+    resume_intro_inbound: str  # the same when the respondent called us (after inbound_thanks)
     resume_consent: str  # the brief consent question of that call
     inbound_thanks: str  # a contact who called the campaign's number back, before the intro
     inbound_who: str  # anyone else who calls the number: who called them and why (default)
@@ -68,9 +71,12 @@ PHRASES = {
         confirm="Ho capito {answer}, giusto?",
         confirm_again="D'accordo, le rifaccio la domanda.",
         callback_goodbye="Certo, la richiameremo. Grazie e arrivederci.",
-        resume_intro=(
-            "Buongiorno, la richiamiamo per completare l'intervista che si era interrotta."
+        callback_impossible_goodbye=(
+            "Capisco. Per questa indagine non potremo richiamarla; "
+            "la ringraziamo per il suo tempo. Arrivederci."
         ),
+        resume_intro="La richiamiamo per completare l'intervista che si era interrotta.",
+        resume_intro_inbound="Possiamo completare ora l'intervista che si era interrotta.",
         resume_consent="Possiamo continuare da dove eravamo rimasti? Risponda sì o no.",
         inbound_thanks="Grazie per averci richiamato.",
         inbound_who=(
@@ -106,7 +112,12 @@ PHRASES = {
         confirm="I understood {answer}, is that right?",
         confirm_again="All right, let me ask again.",
         callback_goodbye="Of course, we will call you back. Thank you, goodbye.",
-        resume_intro="Hello, we are calling back to finish the survey that was interrupted.",
+        callback_impossible_goodbye=(
+            "We understand. We will not be able to call you again for this survey; "
+            "thank you for your time. Goodbye."
+        ),
+        resume_intro="We are calling you back to finish the survey that was interrupted.",
+        resume_intro_inbound="We can now finish the survey that was interrupted.",
         resume_consent="May we continue where we left off? Please say yes or no.",
         inbound_thanks="Thank you for calling us back.",
         inbound_who=(
@@ -140,9 +151,12 @@ PHRASES = {
         confirm="He entendido {answer}, ¿es correcto?",
         confirm_again="De acuerdo, le repito la pregunta.",
         callback_goodbye="Por supuesto, le volveremos a llamar. Gracias y adiós.",
-        resume_intro=(
-            "Buenos días, le volvemos a llamar para terminar la encuesta que se interrumpió."
+        callback_impossible_goodbye=(
+            "Lo entendemos. No podremos volver a llamarle para esta encuesta; "
+            "gracias por su tiempo. Adiós."
         ),
+        resume_intro="Le volvemos a llamar para terminar la encuesta que se interrumpió.",
+        resume_intro_inbound="Ahora podemos terminar la encuesta que se interrumpió.",
         resume_consent="¿Podemos seguir donde lo dejamos? Responda sí o no.",
         inbound_thanks="Gracias por devolvernos la llamada.",
         inbound_who=(
@@ -179,8 +193,13 @@ PHRASES = {
         confirm="J'ai compris {answer}, c'est bien cela ?",
         confirm_again="D'accord, je vous repose la question.",
         callback_goodbye="Bien sûr, nous vous rappellerons. Merci, au revoir.",
-        resume_intro=(
-            "Bonjour, nous vous rappelons pour terminer l'enquête qui avait été interrompue."
+        callback_impossible_goodbye=(
+            "Nous comprenons. Nous ne pourrons pas vous rappeler pour cette enquête ; "
+            "merci pour votre temps. Au revoir."
+        ),
+        resume_intro="Nous vous rappelons pour terminer l'enquête qui avait été interrompue.",
+        resume_intro_inbound=(
+            "Nous pouvons maintenant terminer l'enquête qui avait été interrompue."
         ),
         resume_consent="Pouvons-nous reprendre là où nous en étions ? Répondez oui ou non.",
         inbound_thanks="Merci de nous avoir rappelés.",
@@ -221,9 +240,12 @@ PHRASES = {
         confirm="Ich habe {answer} verstanden, ist das richtig?",
         confirm_again="Gut, ich stelle Ihnen die Frage noch einmal.",
         callback_goodbye="Natürlich, wir rufen Sie wieder an. Vielen Dank, auf Wiederhören.",
-        resume_intro=(
-            "Guten Tag, wir rufen Sie wieder an, um die unterbrochene Umfrage abzuschließen."
+        callback_impossible_goodbye=(
+            "Wir verstehen. Für diese Umfrage können wir Sie leider nicht noch einmal "
+            "anrufen; vielen Dank für Ihre Zeit. Auf Wiederhören."
         ),
+        resume_intro="Wir rufen Sie wieder an, um die unterbrochene Umfrage abzuschließen.",
+        resume_intro_inbound="Jetzt können wir die unterbrochene Umfrage abschließen.",
         resume_consent=(
             "Dürfen wir dort weitermachen, wo wir aufgehört haben? "
             "Bitte antworten Sie mit Ja oder Nein."

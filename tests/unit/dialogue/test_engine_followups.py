@@ -21,9 +21,11 @@ from app.dialogue import (
     HungUp,
     LeaveVoicemail,
     MachineDetected,
+    NoInput,
     Phase,
     RecordAnswer,
     Say,
+    SkipReason,
     Speech,
     Survey,
     SurveyOutcome,
@@ -170,7 +172,7 @@ def test_a_resumed_interview_says_so_asks_briefly_and_goes_on_where_it_stopped()
     phrases = PHRASES[Language.IT]
 
     state, first = play(survey, [CallAnswered()], context=context)
-    assert says(first) == [phrases.resume_intro, phrases.resume_consent]
+    assert says(first) == ["Hi.", phrases.resume_intro, phrases.resume_consent]
     assert state.resumed and not state.consent_given
 
     state, rest = play(
@@ -313,3 +315,250 @@ def test_a_respondent_who_calls_back_is_thanked_then_offered_the_survey() -> Non
     _, actions = play(survey, [CallAnswered()], context=CallContext(inbound=True))
 
     assert says(actions) == [PHRASES[Language.DE].inbound_thanks, "Hi.", "Two minutes?"]
+
+
+# --- "call me later" when no attempt is left for it ---------------------------------------------
+
+NO_CALLBACK = CallContext(callback_possible=False)
+YES = {"it-IT": "sì", "en-US": "yes", "es-ES": "sí", "fr-FR": "oui", "de-DE": "ja"}
+
+
+def confirming_survey(language: str) -> Survey:
+    """One number question; an answer heard with little confidence is said back."""
+    return Survey.from_definition(
+        {
+            **{"name": "followups", "language": language, "confirm_below": 0.6},
+            "script": {"intro": "Hi.", "consent": "Ok?", "refused": "Bye.", "closing": "Bye."},
+            "questions": [{"id": "n", "type": "number", "text": "How many?"}],
+        }
+    )
+
+
+@pytest.mark.parametrize("language", sorted(CALL_ME_LATER))
+@pytest.mark.parametrize(
+    ("prompt", "before"),
+    [
+        ("consent", ()),
+        ("question", ("yes",)),
+        ("confirmation", ("yes", "7")),  # a number heard with little confidence: said back
+    ],
+)
+def test_call_me_later_with_no_attempt_left_promises_no_call(
+    language: str, prompt: str, before: tuple[str, ...]
+) -> None:
+    replies = [Speech(YES[language] if said == "yes" else said, 0.3) for said in before]
+    if prompt != "consent":
+        replies[0] = Speech(YES[language], 0.9)
+    phrases = PHRASES[Language(language)]
+
+    state, actions = play(
+        confirming_survey(language),
+        [CallAnswered(), *replies, Speech(CALL_ME_LATER[language], 0.9)],
+        context=NO_CALLBACK,
+    )
+
+    assert not any(isinstance(a, Appoint) for a in actions)
+    assert says(actions)[-1] == phrases.callback_impossible_goodbye
+    assert phrases.callback_goodbye not in says(actions)
+    # The outcome says what the respondent asked for, as when the appointment is kept.
+    assert state.outcome is SurveyOutcome.CALLBACK_REQUESTED
+    assert actions[-2:] == [Finish(SurveyOutcome.CALLBACK_REQUESTED), HangUp()]
+    assert state.consent_given is (prompt != "consent")
+    assert state.pending is None
+
+
+# --- what a resumed call says first ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", sorted(CALL_ME_LATER))
+@pytest.mark.parametrize("inbound", [False, True])
+def test_a_resumed_call_says_who_calls_then_that_it_resumes(language: str, inbound: bool) -> None:
+    phrases = PHRASES[Language(language)]
+    context = CallContext(resume=earlier("q1"), inbound=inbound)
+
+    state, actions = play(one_language_survey(language), [CallAnswered()], context=context)
+
+    # "Hi." is the survey's intro, which names the caller; it is said on every call.
+    if inbound:
+        expected = [phrases.inbound_thanks, "Hi.", phrases.resume_intro_inbound]
+    else:
+        expected = ["Hi.", phrases.resume_intro]
+    assert says(actions) == [*expected, phrases.resume_consent]
+    assert state.resumed
+
+
+@pytest.mark.parametrize("language", list(Language))
+def test_the_resume_line_of_a_call_back_to_us_is_not_the_one_of_our_call(
+    language: Language,
+) -> None:
+    phrases = PHRASES[language]
+
+    assert phrases.resume_intro_inbound not in (phrases.resume_intro, "")
+    assert phrases.callback_impossible_goodbye not in (phrases.callback_goodbye, "")
+
+
+# --- where a resumed interview goes on -----------------------------------------------------------
+
+
+def branching_survey() -> Survey:
+    """Two is asked only after a yes to One."""
+    return Survey.from_definition(
+        {
+            "name": "branching",
+            "language": "en-US",
+            "script": {"intro": "Hi.", "consent": "Ok?", "refused": "Bye.", "closing": "Bye."},
+            "questions": [
+                {"id": "q1", "type": "yes_no", "text": "One?"},
+                {"id": "q2", "type": "yes_no", "text": "Two?", "ask_if": {"q1": True}},
+                {"id": "q3", "type": "yes_no", "text": "Three?"},
+                {"id": "q4", "type": "yes_no", "text": "Four?"},
+            ],
+        }
+    )
+
+
+def answered(value: bool) -> AnswerRecord:
+    return AnswerRecord(value, raw="yes" if value else "no", attempt_id=7)
+
+
+def skipped(reason: SkipReason) -> AnswerRecord:
+    return AnswerRecord(None, raw="", skipped=reason, attempt_id=7)
+
+
+QUESTIONS = {"One?": "q1", "Two?": "q2", "Three?": "q3", "Four?": "q4"}
+
+
+def asked(actions: Iterable[Action]) -> list[str]:
+    """The survey's questions said, in order (each once, however often re-prompted)."""
+    found: list[str] = []
+    for text in says(actions):
+        for question, qid in QUESTIONS.items():
+            if question in text and (not found or found[-1] != qid):
+                found.append(qid)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("carried", "replies", "expected"),
+    [
+        # Answered or declined: done with. Silence, unusable words, endless "repeat": ask again.
+        ({"q1": answered(True), "q2": skipped(SkipReason.NO_INPUT)}, [], ["q2", "q3", "q4"]),
+        ({"q1": answered(True), "q2": skipped(SkipReason.SKIPPED_BY_RESPONDENT)}, [], ["q3", "q4"]),
+        (
+            {"q1": answered(True), "q2": skipped(SkipReason.INVALID), "q3": answered(True)},
+            [],
+            ["q2", "q4"],
+        ),
+        (
+            {"q1": answered(True), "q2": skipped(SkipReason.REPEAT_LIMIT), "q3": answered(False)},
+            [],
+            ["q2", "q4"],
+        ),
+        # A question its condition ruled out stays unasked while the condition is false...
+        (
+            {
+                "q1": answered(False),
+                "q2": skipped(SkipReason.NOT_APPLICABLE),
+                "q3": skipped(SkipReason.NO_INPUT),
+            },
+            [],
+            ["q3", "q4"],
+        ),
+        # ... and is asked once the answer it depends on, left unanswered before, allows it.
+        (
+            {
+                "q1": skipped(SkipReason.NO_INPUT),
+                "q2": skipped(SkipReason.NOT_APPLICABLE),
+                "q3": answered(True),
+            },
+            ["yes"],
+            ["q1", "q2", "q4"],
+        ),
+        (
+            {
+                "q1": skipped(SkipReason.NO_INPUT),
+                "q2": skipped(SkipReason.NOT_APPLICABLE),
+                "q3": answered(True),
+            },
+            ["no"],
+            ["q1", "q4"],
+        ),
+        # Only unsettled records: still the same interview, resumed from its first question.
+        ({"q1": skipped(SkipReason.INVALID)}, [], ["q1", "q2", "q3", "q4"]),
+    ],
+)
+def test_a_resumed_interview_asks_the_questions_left_unanswered_in_order(
+    carried: dict[str, AnswerRecord], replies: list[str], expected: list[str]
+) -> None:
+    context = CallContext(resume=tuple(carried.items()))
+    answers = [Speech(said) for said in [*replies, *["yes"] * 4]]
+
+    state, actions = play(
+        branching_survey(), [CallAnswered(), Speech("yes"), *answers], context=context
+    )
+
+    assert state.resumed and asked(actions) == expected
+    assert state.outcome is SurveyOutcome.COMPLETED
+    ids = [qid for qid, _ in state.answers]
+    assert ids == sorted(ids)  # one record per question, in the survey's order
+    for qid in expected:  # each question asked now holds this call's answer
+        record = dict(state.answers)[qid]
+        assert record.value is not None and record.attempt_id is None
+    settled = {
+        qid
+        for qid, r in carried.items()
+        if r.value is not None or r.skipped is SkipReason.SKIPPED_BY_RESPONDENT
+    }
+    for qid in settled:  # what was settled is carried unchanged
+        assert dict(state.answers)[qid] == carried[qid]
+
+
+def test_a_question_to_ask_again_keeps_its_earlier_record_until_answered() -> None:
+    carried = (("q1", answered(True)), ("q2", skipped(SkipReason.NO_INPUT)))
+    context = CallContext(resume=carried)
+
+    state, actions = play(
+        branching_survey(), [CallAnswered(), Speech("yes"), HungUp()], context=context
+    )
+
+    assert asked(actions) == ["q2"]
+    assert state.outcome is SurveyOutcome.PARTIAL
+    assert state.answers == carried  # nothing new to store, nothing of the earlier call lost
+
+
+def test_a_question_left_unanswered_again_is_recorded_once() -> None:
+    carried = (("q1", answered(True)), ("q2", skipped(SkipReason.NO_INPUT)))
+    context = CallContext(resume=carried)
+
+    state, _ = play(
+        branching_survey(),
+        [CallAnswered(), Speech("yes"), NoInput(), NoInput(), HungUp()],
+        context=context,
+    )
+
+    assert [qid for qid, _ in state.answers] == ["q1", "q2"]
+    assert dict(state.answers)["q2"] == AnswerRecord(None, skipped=SkipReason.NO_INPUT)
+
+
+@pytest.mark.parametrize(
+    ("q2", "resumed"),
+    [
+        (None, False),  # Two is not for a "no" to One: nothing is left to ask
+        (skipped(SkipReason.SKIPPED_BY_RESPONDENT), False),  # declined: nothing left either
+        (skipped(SkipReason.NO_INPUT), True),  # left unanswered: asked again
+    ],
+)
+def test_an_interview_with_nothing_left_to_ask_starts_afresh(
+    q2: AnswerRecord | None, resumed: bool
+) -> None:
+    q1 = answered(q2 is not None)
+    rest = (("q3", answered(True)), ("q4", answered(True)))
+    carried = (("q1", q1), *((("q2", q2),) if q2 is not None else ()), *rest)
+
+    state, actions = play(
+        branching_survey(), [CallAnswered(), Speech("yes")], context=CallContext(resume=carried)
+    )
+
+    assert state.resumed is resumed
+    assert asked(actions) == (["q2"] if resumed else ["q1"])
+    assert state.answers == (carried if resumed else ())
