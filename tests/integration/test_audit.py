@@ -12,9 +12,12 @@ from zoneinfo import ZoneInfo
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.reports.audit import INBOUND_RULE
 from tests.integration.test_followups import campaign_with, dial, hang_up
+from tests.integration.test_inbound import CONTACT, call_in
+from tests.integration.test_inbound import campaign_with as inbound_campaign
 from tests.support.cli import Invoke
-from tests.support.seed import fetch_all
+from tests.support.seed import execute, fetch_all
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -55,6 +58,8 @@ async def test_the_trail_shows_each_dial_consent_appointment_and_opt_out(
     assert dial_row["detail"]["local_times"] == {"Europe/Rome": local}
     assert dial_row["detail"]["window_rule"].endswith("local time")
     assert dial_row["detail"]["do_not_call_checked"] is True
+    checked = datetime.fromisoformat(dial_row["detail"]["do_not_call_checked_at"])
+    assert abs((checked - started).total_seconds()) < 60  # recorded by the claim itself
     assert dial_row["detail"]["outcome"] == "callback_requested"
     assert consent["detail"] == {"said": "sì, va bene", "confidence": 0.83}
     assert consent["attempt_number"] == 1
@@ -103,3 +108,55 @@ async def test_the_cli_writes_the_same_trail(
     missing = await asyncio.to_thread(voicesurvey, "audit", "999")
     assert missing.exit_code == 1 and "not found" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+async def test_an_attempt_no_claim_recorded_a_check_for_says_false(
+    client: httpx.AsyncClient, sessions: Sessions
+) -> None:
+    """An attempt written another way than by a claim (as every attempt made before the check
+    was recorded) proves nothing: the trail says the list was not checked."""
+    campaign = await campaign_with(client, ["+39 02 1234 5678", "+39 02 1234 5679"])
+    await dial(client, sessions)
+    await execute(
+        sessions,
+        "UPDATE call_attempts SET ended_at = now(), status = 'completed', outcome = 'no_answer'",
+    )
+    await execute(
+        sessions,
+        """
+        INSERT INTO call_attempts (contact_id, campaign_id, attempt_number, status, outcome,
+                                   started_at, ended_at, last_event_at)
+        SELECT contact_id, campaign_id, 2, 'completed', 'no_answer', now(), now(), now()
+        FROM call_attempts
+        """,
+    )
+
+    items = (await client.get(f"/api/campaigns/{campaign['id']}/audit")).json()["items"]
+
+    checks = sorted(
+        (
+            row["attempt_number"],
+            row["detail"]["do_not_call_checked"],
+            row["detail"]["do_not_call_checked_at"] is None,
+        )
+        for row in items
+        if row["event"] == "dial"
+    )
+    assert checks == [(1, True, False), (1, True, False), (2, False, True), (2, False, True)]
+
+
+async def test_an_inbound_call_says_it_was_inbound_and_that_the_list_was_checked(
+    client: httpx.AsyncClient, sessions: Sessions
+) -> None:
+    campaign_id = await inbound_campaign(client, [CONTACT])
+    reply = await call_in(client, CONTACT)
+    assert reply["listen"] is not None  # the contact takes the interview in this call
+
+    [row] = (await client.get(f"/api/campaigns/{campaign_id}/audit")).json()["items"]
+
+    assert row["event"] == "inbound_call"
+    assert row["detail"]["window_rule"] == INBOUND_RULE
+    assert "no call window applies" in row["detail"]["window_rule"]
+    assert row["detail"]["local_times"] == {}  # no window was read: the respondent called
+    assert row["detail"]["do_not_call_checked"] is True
+    assert row["detail"]["do_not_call_checked_at"] is not None

@@ -13,7 +13,17 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.scheduler.dispatch import claim
+from app.suppression.erasure import _SCRUB_UNLINKED_EVENTS, PROVIDER_NUMBER_KEYS
 from app.suppression.numbers import listed_hash
+from tests.integration.test_inbound import (
+    CALLER_ID,
+    EVENTS,
+    INBOUND,
+    PUBLIC,
+    post_form,
+    signature,
+    twilio_client,  # noqa: F401 (a fixture)
+)
 from tests.support.cli import Invoke
 from tests.support.factories import create_campaign, csv_body, import_csv
 from tests.support.seed import execute, fetch_all, seed_campaign
@@ -23,6 +33,7 @@ Sessions = async_sessionmaker[AsyncSession]
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 ANNA = "+393331234567"
 BRUNO = "+393339876543"
+NOBODY = "+393330000000"
 # What must not survive anywhere: her number (as digits), name, id, attributes, her own words.
 TRACES = ("3331234567", "Anna", "Rossi", "ANNA-1", "Milano", "chiamatemi")
 
@@ -243,20 +254,105 @@ async def test_a_forgotten_number_is_never_dialled_again(
     assert [c.phone_number for c in claimed] == ["+393000000001"]
 
 
-async def test_forgetting_twice_is_fine_and_an_unknown_number_is_404(
+async def test_forgetting_twice_is_fine_and_an_unknown_number_is_listed_by_its_hash(
     client: httpx.AsyncClient, sessions: Sessions
 ) -> None:
     await two_campaigns(client, sessions)
     await client.delete(f"/api/contacts/by-phone/{ANNA}")
 
     again = await client.delete(f"/api/contacts/by-phone/{ANNA}")
-    unknown = await client.delete("/api/contacts/by-phone/+393330000000")
+    unknown = await client.delete(f"/api/contacts/by-phone/{NOBODY}")
     nonsense = await client.delete("/api/contacts/by-phone/erased:1")
 
     assert again.status_code == 200
     assert again.json() == {"contacts_erased": 0, "campaigns": 0, "already_forgotten": True}
-    assert unknown.status_code == 404 and "no contact" in unknown.json()["detail"]
+    assert unknown.status_code == 200, unknown.text
+    assert unknown.json() == {"contacts_erased": 0, "campaigns": 0, "already_forgotten": False}
     assert nonsense.status_code == 422
+    entries = await fetch_all(sessions, "SELECT phone_number, source FROM do_not_call")
+    assert (listed_hash(NOBODY), "erasure") in [tuple(e) for e in entries]
+    assert NOBODY not in [e.phone_number for e in entries]
+    # The person asked not to be kept, nor called: a later import of the number is suppressed.
+    draft = (await create_campaign(client))["id"]
+    imported = await import_csv(client, draft, csv_body(["phone_number"], [NOBODY]))
+    assert imported.json()["do_not_call"] == 1
+    again = await client.delete(f"/api/contacts/by-phone/{NOBODY}")
+    assert again.json()["contacts_erased"] == 1  # the imported row held the number again
+
+
+async def test_an_inbound_caller_who_pressed_9_is_forgotten_with_the_providers_callbacks(
+    twilio_client: httpx.AsyncClient,  # noqa: F811 (the fixture imported above)
+    sessions: Sessions,
+) -> None:
+    """Not a contact: Anna called the campaign's number, heard who calls, pressed 9 and hung
+    up. Twilio's status callback of her call matches no attempt, and holds her number."""
+    call = {"CallSid": "CA" + "a" * 32, "From": ANNA, "To": CALLER_ID}
+    inbound = PUBLIC + INBOUND
+    nine = {**call, "Digits": "9"}
+    status = {**call, "Caller": ANNA, "Called": CALLER_ID, "CallStatus": "completed",
+              "CallDuration": "12", "FromCity": "MILANO"}  # fmt: skip
+    other = {
+        **status,
+        "CallSid": "CA" + "b" * 32,
+        "From": BRUNO,
+        "Caller": BRUNO,
+        "FromCity": "ROMA",
+    }
+    assert (await post_form(twilio_client, INBOUND, call, signature(inbound, call))).is_success
+    listed = await post_form(
+        twilio_client, f"{INBOUND}?prompt=nine", nine, signature(f"{inbound}?prompt=nine", nine)
+    )
+    assert listed.is_success
+    for callback in (status, other):
+        sent = await post_form(
+            twilio_client, EVENTS, callback, signature(PUBLIC + EVENTS, callback)
+        )
+        assert sent.status_code == 204
+    assert sorted(await traces_left(sessions)) == [
+        "do_not_call.phone_number",
+        "telephony_events.payload",
+    ]
+
+    response = await twilio_client.delete(f"/api/contacts/by-phone/{ANNA}")
+
+    assert response.status_code == 200, response.text
+    assert response.json() == {"contacts_erased": 0, "campaigns": 0, "already_forgotten": False}
+    assert await traces_left(sessions) == []
+    entries = await fetch_all(sessions, "SELECT phone_number FROM do_not_call")
+    assert [e.phone_number for e in entries] == [listed_hash(ANNA)]
+    events = await fetch_all(
+        sessions, "SELECT provider_call_id, payload FROM telephony_events ORDER BY id"
+    )
+    assert [(e.provider_call_id, e.payload == {}) for e in events] == [
+        (call["CallSid"], True),
+        (other["CallSid"], False),  # Bruno's call is his own
+    ]
+
+
+async def test_erasure_finds_unlinked_callbacks_through_their_index(sessions: Sessions) -> None:
+    """The number's callbacks are probed in the GIN index, not read from the whole table."""
+    await execute(
+        sessions,
+        """
+        INSERT INTO telephony_events (provider, provider_call_id, kind, status, dedupe_key,
+                                      payload)
+        SELECT 'twilio', 'CA' || g, 'status', 'completed', 'k' || g,
+               jsonb_build_object('From', '+39333' || (1000000 + g), 'To', CAST(:to AS text))
+        FROM generate_series(1, 5000) AS g
+        """,
+        to=CALLER_ID,
+    )
+    async with sessions() as session:
+        await session.execute(text("ANALYZE telephony_events"))
+        plan = "\n".join(
+            (
+                await session.execute(
+                    text("EXPLAIN " + str(_SCRUB_UNLINKED_EVENTS)),
+                    {"shapes": [json.dumps({k: ANNA}) for k in PROVIDER_NUMBER_KEYS]},
+                )
+            ).scalars()
+        )
+    assert "ix_telephony_events_unlinked_payload" in plan, plan
 
 
 async def test_a_number_only_on_the_list_is_kept_there_as_a_hash(
@@ -299,12 +395,12 @@ def test_the_command_line_forgets(voicesurvey: Invoke, tmp_path: Path) -> None:
 
     first = voicesurvey("contacts", "forget", "+39 333 123 4567")
     second = voicesurvey("contacts", "forget", ANNA)
-    unknown = voicesurvey("contacts", "forget", "+393330000000")
+    unknown = voicesurvey("contacts", "forget", NOBODY)
 
     assert first.exit_code == 0, first.stderr
     assert "erased 1 contacts in 1 campaigns" in first.stdout
     assert second.exit_code == 0 and "already forgotten" in second.stdout
-    assert unknown.exit_code == 1
-    assert unknown.stderr.strip().splitlines() == [
-        "error: no contact and no do-not-call entry has this number"
+    assert unknown.exit_code == 0, unknown.stderr
+    assert unknown.stdout.strip().splitlines() == [
+        "no contact has this number; it is on the do-not-call list now, as a hash only"
     ]

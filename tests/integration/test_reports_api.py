@@ -51,6 +51,7 @@ FIXED_COLUMNS = [
     "callback_at",
     "resumed_from_response_id",
     "answer_attempt_ids",
+    "row_type",
 ]
 
 

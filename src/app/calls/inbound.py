@@ -87,9 +87,10 @@ WITH candidate AS (
 )
 INSERT INTO call_attempts
     (contact_id, campaign_id, attempt_number, provider_call_id, status, direction,
-     started_at, answered_at, last_event_at, ring_timeout_seconds, time_limit_seconds)
+     started_at, answered_at, last_event_at, ring_timeout_seconds, time_limit_seconds,
+     do_not_call_checked_at)
 SELECT id, campaign_id, attempts_count, :call_id, {ANSWERED}, {INBOUND},
-       now(), now(), now(), :ring, :time_limit
+       now(), now(), now(), :ring, :time_limit, now()  -- `candidate` read the list
 FROM claimed
 RETURNING id, contact_id
 """)

@@ -98,6 +98,13 @@ class CallAttempt(Base):
             postgresql_where=text("ended_at IS NULL"),
         ),
         Index("ix_call_attempts_started_at", "started_at"),
+        # A campaign's appointments (the export's rows of contacts with no interview yet): only
+        # the attempts that booked one are in it.
+        Index(
+            "ix_call_attempts_appointments",
+            "campaign_id",
+            postgresql_where=text("callback_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -142,6 +149,13 @@ class CallAttempt(Base):
     # that allowed the call.
     dial_zones: Mapped[list[str] | None] = mapped_column(ARRAY(Text))
     dial_window: Mapped[str | None] = mapped_column(Text)
+    # When the claim that created the attempt checked the do-not-call list, in that same
+    # statement (the database's clock); NULL: nothing recorded a check (rows written before).
+    do_not_call_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# A provider callback that matched no attempt and still holds what the provider sent.
+UNLINKED_EVENT = "call_attempt_id IS NULL AND payload <> '{}'::jsonb"
 
 
 class TelephonyEvent(Base):
@@ -151,6 +165,21 @@ class TelephonyEvent(Base):
     __table_args__ = (
         UniqueConstraint("dedupe_key"),
         Index("ix_telephony_events_call_attempt_id", "call_attempt_id"),
+        # Callbacks that match no attempt (an inbound call that only heard the message) keep
+        # the caller's number in the payload: erasure finds them by it, retention by age. Only
+        # those not scrubbed yet are in these indexes: a few rows, however many calls there are.
+        Index(
+            "ix_telephony_events_unlinked_payload",
+            "payload",
+            postgresql_using="gin",
+            postgresql_ops={"payload": "jsonb_path_ops"},
+            postgresql_where=text(UNLINKED_EVENT),
+        ),
+        Index(
+            "ix_telephony_events_unlinked_received_at",
+            "received_at",
+            postgresql_where=text(UNLINKED_EVENT),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)

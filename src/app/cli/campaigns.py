@@ -227,6 +227,9 @@ def forget(
     if report.already_forgotten:
         out.print("already forgotten: nothing of this number was left to erase")
         return
+    if not report.contacts_erased:
+        out.print("no contact has this number; it is on the do-not-call list now, as a hash only")
+        return
     out.print(
         f"erased {report.contacts_erased:,} contacts in {report.campaigns:,} campaigns; "
         "the number stays on the do-not-call list, as a hash only"

@@ -63,7 +63,8 @@ def export(
         bool, typer.Option(help="Include full phone numbers (default: masked).")
     ] = False,
 ) -> None:
-    """Write one row per survey response: answers, skips, disposition, timestamps."""
+    """Write one row per interview (answers, skips, disposition, timestamps), and one per
+    contact with an appointment but no interview yet."""
 
     async def work() -> int:
         async with database(settings_or_exit()) as sessions, sessions() as session:
@@ -84,7 +85,7 @@ def export(
 
     written = run(work)
     if output is not None:
-        err.print(f"{written:,} responses written to {output}")
+        err.print(f"{written:,} rows written to {output}")
 
 
 async def _write_json(rows: AsyncIterator[Mapping[str, Any]], stream: TextIO) -> int:

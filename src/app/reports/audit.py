@@ -24,21 +24,28 @@ ROWS_PER_BATCH = 500
 
 _CAMPAIGN = text("SELECT 1 FROM campaigns WHERE id = :campaign_id")
 
+# The `window_rule` of a call the respondent placed: no window allowed it, none applies.
+INBOUND_RULE = "inbound call: the respondent called the campaign's number; no call window applies"
+INBOUND = sql_literal(Direction.INBOUND)
+
 # A dial: the local time in each zone the contact's number may be in, the window rule that
-# allowed it; the claim that created it read the do-not-call list in the same statement.
+# allowed it, and whether the claim that created it recorded reading the do-not-call list in
+# the same statement (`do_not_call_checked_at`; NULL on attempts made before it was recorded,
+# which therefore say false: no record proves the check). An inbound call has no dial zones.
 _TRAIL = text(f"""
 SELECT contact_id, at, event, attempt_number, detail FROM (
     SELECT a.contact_id, a.started_at AS at,
-           CASE WHEN a.direction = {sql_literal(Direction.INBOUND)} THEN 'inbound_call'
-                ELSE 'dial' END AS event,
+           CASE WHEN a.direction = {INBOUND} THEN 'inbound_call' ELSE 'dial' END AS event,
            a.attempt_number,
            jsonb_build_object(
                'local_times', (SELECT coalesce(jsonb_object_agg(z,
                                   to_char(a.started_at AT TIME ZONE z, 'YYYY-MM-DD HH24:MI')),
                                   '{{}}'::jsonb)
                                FROM unnest(a.dial_zones) AS z),
-               'window_rule', a.dial_window,
-               'do_not_call_checked', a.direction <> {sql_literal(Direction.INBOUND)},
+               'window_rule', CASE WHEN a.direction = {INBOUND} THEN CAST(:inbound_rule AS text)
+                                   ELSE a.dial_window END,
+               'do_not_call_checked', a.do_not_call_checked_at IS NOT NULL,
+               'do_not_call_checked_at', a.do_not_call_checked_at,
                'outcome', a.outcome,
                'ended_at', a.ended_at
            ) AS detail,
@@ -67,7 +74,7 @@ async def audit_rows(
 ) -> AsyncIterator[dict[str, Any]]:
     """Yield the trail, streamed from the database; raise NotFound for an unknown campaign."""
     await check_campaign(session, campaign_id)
-    params = {"campaign_id": campaign_id, "contact_id": contact_id}
+    params = {"campaign_id": campaign_id, "contact_id": contact_id, "inbound_rule": INBOUND_RULE}
     result = await session.stream(_TRAIL, params)
     async for batch in result.mappings().partitions():
         for record in batch:

@@ -1,4 +1,8 @@
-"""Survey responses as rows (one per response, one column per question) for JSON and CSV.
+"""Survey responses as rows (one per interview, one column per question) for JSON and CSV.
+
+A contact who made an appointment before any interview started (the usual "not now" at the
+consent prompt) is a row too, after the interviews: `row_type` "appointment", the call that booked
+it, the time asked for in `callback_at`, and no answer (every question `not_asked`).
 
 Rows are streamed from a server-side cursor, so exporting 100k responses holds a batch in memory,
 not the campaign.
@@ -19,9 +23,11 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any, TextIO
 
-from sqlalchemy import text
+from sqlalchemy import RowMapping, TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.calls.models import Outcome
+from app.db.base import sql_literal
 from app.dialogue.survey import Question
 from app.reports.dispositions import attempt_disposition
 from app.reports.service import survey_questions
@@ -33,7 +39,34 @@ ROWS_PER_BATCH = 500
 # list, and NUL from OWASP's ASVS (some spreadsheets skip it, then read what follows).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\0")
 
-_ROWS = text("""
+# What `row_type` says of a row: an interview (a survey response), or an appointment made by a
+# contact with no interview yet.
+INTERVIEW = "interview"
+APPOINTMENT = "appointment"
+
+# Contacts of the campaign with an appointment and no interview, each with the call that booked
+# it: its latest attempt that did. The appointment is still pending (`appointment_at`), or that
+# call is the contact's latest. Read from ix_call_attempts_appointments (the attempts that booked
+# one), so its cost follows the campaign's appointments, not its contacts.
+_APPOINTMENTS = f"""
+SELECT b.*, c.external_id, c.phone_number
+FROM (SELECT DISTINCT ON (a.contact_id)
+             a.contact_id, a.attempt_number, a.started_at, a.answered_at, a.ended_at, a.outcome,
+             a.language, a.callback_at
+      FROM call_attempts AS a
+      WHERE a.campaign_id = :campaign_id AND a.callback_at IS NOT NULL
+        AND a.outcome = {sql_literal(Outcome.CALLBACK_REQUESTED)}
+      ORDER BY a.contact_id, a.attempt_number DESC) AS b
+JOIN contacts AS c ON c.id = b.contact_id
+WHERE NOT EXISTS (SELECT 1 FROM survey_responses AS r
+                  WHERE r.contact_id = b.contact_id AND NOT r.superseded)
+  AND (c.appointment_at IS NOT NULL
+       OR NOT EXISTS (SELECT 1 FROM call_attempts AS later
+                      WHERE later.contact_id = b.contact_id
+                        AND later.attempt_number > b.attempt_number))
+"""
+
+_INTERVIEW_ROWS = text("""
 SELECT r.id AS response_id, r.contact_id, c.external_id, c.phone_number, a.attempt_number,
        a.started_at, a.answered_at, a.ended_at, a.outcome, r.completed, r.answers,
        r.language, r.screened_out_by, a.callback_at, r.resumed_from_id
@@ -45,9 +78,26 @@ ORDER BY r.id
 LIMIT :limit OFFSET :offset
 """).execution_options(yield_per=ROWS_PER_BATCH)
 
-_COUNT = text(
+# The same columns as an interview's row, with no response. A statement of its own rather than a
+# UNION ALL with the interviews: a union is sorted whole before its first row, and a page of a
+# large campaign would sort the campaign instead of reading the page from the primary key.
+_APPOINTMENT_ROWS = text(f"""
+SELECT CAST(NULL AS bigint) AS response_id, p.contact_id, p.external_id, p.phone_number,
+       p.attempt_number, p.started_at, p.answered_at, p.ended_at, p.outcome,
+       false AS completed, CAST(NULL AS jsonb) AS answers, p.language,
+       CAST(NULL AS text) AS screened_out_by, p.callback_at,
+       CAST(NULL AS bigint) AS resumed_from_id
+FROM ({_APPOINTMENTS}) AS p
+ORDER BY p.contact_id
+LIMIT :limit OFFSET :offset
+""").execution_options(yield_per=ROWS_PER_BATCH)
+
+_COUNT_INTERVIEWS = text(
     "SELECT count(*) FROM survey_responses WHERE campaign_id = :campaign_id AND NOT superseded"
 )
+_COUNT = text(f"""
+SELECT ({_COUNT_INTERVIEWS.text}) + (SELECT count(*) FROM ({_APPOINTMENTS}) AS p)
+""")
 
 
 @dataclass(frozen=True)
@@ -83,8 +133,12 @@ class ResponseLayout:
     def row(self, record: Mapping[Any, Any]) -> dict[str, Any]:
         """One response as a flat dict in column order; timestamps in ISO 8601."""
         answers: Mapping[str, Any] = record["answers"] or {}
+        interview = record["response_id"] is not None
         disposition = attempt_disposition(
-            record["outcome"], answered=count_answered(answers), questions=len(self.questions)
+            record["outcome"],
+            # No response: no consent, so no interview to have broken off.
+            answered=count_answered(answers) if interview else None,
+            questions=len(self.questions),
         )
         row: dict[str, Any] = {
             "response_id": record["response_id"],
@@ -106,6 +160,7 @@ class ResponseLayout:
             "callback_at": _iso(record["callback_at"]),
             "resumed_from_response_id": record["resumed_from_id"],
             "answer_attempt_ids": _answer_attempts(answers),
+            "row_type": INTERVIEW if interview else APPOINTMENT,
         }
         for q in self.questions:
             row[q.value], row[q.skipped] = _answer(answers.get(q.question.id))
@@ -136,20 +191,42 @@ async def iter_response_rows(
     limit: int | None = None,
     offset: int = 0,
 ) -> AsyncIterator[dict[str, Any]]:
-    """Yield the campaign's responses as rows, oldest first, streamed from the database."""
+    """Yield the campaign's interviews as rows, oldest first, then its appointments made before
+    any interview; streamed from the database."""
     layout = await response_layout(
         session=session, campaign_id=campaign_id, include_phone=include_phone
     )
+    written = 0
     params = {"campaign_id": campaign_id, "limit": limit, "offset": offset}
-    result = await session.stream(_ROWS, params)
+    async for record in _records(session, _INTERVIEW_ROWS, params):
+        written += 1
+        yield layout.row(record)
+    if limit is not None and written >= limit:
+        return
+    # The appointments come after the interviews: `offset` counts the interviews first.
+    skip = 0
+    if offset and not written:
+        counted = await session.execute(_COUNT_INTERVIEWS, {"campaign_id": campaign_id})
+        skip = max(0, offset - counted.scalar_one())
+    rest = None if limit is None else limit - written
+    params = {"campaign_id": campaign_id, "limit": rest, "offset": skip}
+    async for record in _records(session, _APPOINTMENT_ROWS, params):
+        yield layout.row(record)
+
+
+async def _records(
+    session: AsyncSession, statement: TextClause, params: Mapping[str, Any]
+) -> AsyncIterator[RowMapping]:
+    result = await session.stream(statement, params)
     # A batch per await: stepping the cursor row by row costs a greenlet switch per row.
     async for batch in result.mappings().partitions():
         for record in batch:
-            yield layout.row(record)
+            yield record
 
 
 async def count_responses(*, session: AsyncSession, campaign_id: int) -> int:
-    """How many survey responses the campaign has."""
+    """How many rows the campaign's export has: its interviews, and its appointments made
+    before any interview."""
     total: int = (await session.execute(_COUNT, {"campaign_id": campaign_id})).scalar_one()
     return total
 
@@ -242,6 +319,7 @@ def _fixed_columns(*, include_phone: bool) -> tuple[str, ...]:
         # A resumed interview: the response it continued, and which call collected each answer.
         "resumed_from_response_id",
         "answer_attempt_ids",
+        "row_type",  # interview, or appointment (made before any interview: no response)
     )
 
 

@@ -63,7 +63,8 @@ async def list_responses(
     limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
     offset: Offset = 0,
 ) -> ResponsePage | StreamingResponse:
-    """Survey responses, one row per call that got consent; `?format=csv` for a spreadsheet.
+    """Survey responses, one row per interview, and one per contact with an appointment but no
+    interview yet; `?format=csv` for a spreadsheet.
 
     Phone numbers are masked (last three digits) unless `include_phone=true`. JSON is paged
     (`limit`, default 100); CSV holds every response unless `limit` is given.

@@ -81,15 +81,17 @@ WITH due AS (
     RETURNING ct.id, ct.campaign_id, ct.attempts_count, ct.phone_number, ct.timezone,
               ct.time_zone_candidates
 ), inserted AS (
-    -- dial_zones and dial_window are the audit of why this call was allowed now.
+    -- dial_zones and dial_window are the audit of why this call was allowed now;
+    -- do_not_call_checked_at records that `due` read the list, in this very statement.
     INSERT INTO call_attempts
         (contact_id, campaign_id, attempt_number, status, started_at, last_event_at,
-         ring_timeout_seconds, time_limit_seconds, dial_zones, dial_window)
+         ring_timeout_seconds, time_limit_seconds, dial_zones, dial_window,
+         do_not_call_checked_at)
     SELECT id, campaign_id, attempts_count, {DISPATCHING},
            CAST(:now AS timestamptz), CAST(:now AS timestamptz), :ring, :time_limit,
            CASE WHEN cardinality(time_zone_candidates) > 0 THEN time_zone_candidates
                 ELSE ARRAY[timezone] END,
-           :window
+           :window, now()
     FROM claimed
     RETURNING id, contact_id, attempt_number, ring_timeout_seconds, time_limit_seconds
 )

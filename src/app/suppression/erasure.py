@@ -6,6 +6,10 @@ values, so counts and AAPOR rates come out the same after erasure. What goes: th
 and attributes; free-text answers and every answer's recognised utterance; the dialogue state of
 its calls (transcripts, piped names); what the provider sent about them; utterances in the audit
 trail. Each step is one statement over the whole batch, in the caller's transaction.
+
+Forgetting a number on request also empties the provider callbacks that match no attempt and
+name it (an inbound caller who only heard the message and pressed 9), and lists the number's
+hash even when the database holds nothing else of it.
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ from enum import StrEnum
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.campaigns.errors import Conflict, InvalidInput, NotFound
+from app.calls.models import UNLINKED_EVENT
+from app.campaigns.errors import Conflict, InvalidInput
 from app.campaigns.models import ContactState
-from app.db.base import sql_literal
+from app.db.base import count_of, sql_literal
 from app.dialogue.survey import QuestionType
 from app.logs import mask_phone
 from app.suppression import swapping
@@ -87,6 +92,18 @@ UPDATE telephony_events SET payload = '{}'::jsonb
 WHERE call_attempt_id IN (SELECT id FROM call_attempts
                           WHERE contact_id = ANY(CAST(:ids AS bigint[])))
   AND payload <> '{}'::jsonb
+""")
+
+# Where a provider callback keeps phone numbers (Twilio's form fields; the mock's dialect).
+PROVIDER_NUMBER_KEYS = ("From", "To", "Caller", "Called", "ForwardedFrom", "from", "to")
+
+# A callback that matched no attempt (the status of an inbound call that only heard the message,
+# or of a call the service does not know) keeps the caller's number and no contact: found by the
+# number itself, through the GIN index of the payloads not scrubbed yet that match no attempt
+# (ix_telephony_events_unlinked_payload), one containment probe per key.
+_SCRUB_UNLINKED_EVENTS = text(f"""
+UPDATE telephony_events SET payload = '{{}}'::jsonb
+WHERE {UNLINKED_EVENT} AND payload @> ANY(CAST(:shapes AS jsonb[]))
 """)
 
 # The keys above go; should the number still show up in what is left (an event written another
@@ -182,25 +199,32 @@ async def forget(*, session: AsyncSession, number: str) -> ErasureReport:
     targets = [Target(r.contact_id, r.campaign_id, r.phone_number) for r in rows]
     await _no_call_in_progress(session, targets)
     listed = set((await session.execute(_LISTED, {"number": e164, "hashed": hashed})).scalars())
-    if not targets and e164 not in listed:
-        if hashed in listed:
-            await swapping.forget_number(session, e164)
-            await session.commit()
-            return ErasureReport(contacts_erased=0, campaigns=0, already_forgotten=True)
-        raise NotFound("no contact and no do-not-call entry has this number")
     await erase(session, targets, why=Why.REQUEST)
+    callbacks = await scrub_unlinked_events(session, e164)
+    # A number the database holds nowhere is listed too: the person asked not to be kept, and
+    # not to be called, by any campaign that imports the number later.
     await session.execute(_LIST_AS_HASH, {"number": e164, "hashed": hashed})
     # Last: by now this transaction holds what dropping such a table would have to wait for.
     await swapping.forget_number(session, e164)
     await session.commit()
+    if not targets and not callbacks and e164 not in listed and hashed in listed:
+        return ErasureReport(contacts_erased=0, campaigns=0, already_forgotten=True)
     campaigns = len({t.campaign_id for t in targets})
     log.info(
-        "Erased on request: %d contacts in %d campaigns, number %s now listed by its hash only",
+        "Erased on request: %d contacts in %d campaigns and %d provider callbacks matching no "
+        "call, number %s now listed by its hash only",
         len(targets),
         campaigns,
+        callbacks,
         mask_phone(e164),
     )
     return ErasureReport(contacts_erased=len(targets), campaigns=campaigns, already_forgotten=False)
+
+
+async def scrub_unlinked_events(session: AsyncSession, e164: str) -> int:
+    """Empty the provider callbacks that match no attempt and name this number; how many."""
+    shapes = [json.dumps({key: e164}) for key in PROVIDER_NUMBER_KEYS]
+    return count_of(await session.execute(_SCRUB_UNLINKED_EVENTS, {"shapes": shapes}))
 
 
 def _e164(number: str) -> str:

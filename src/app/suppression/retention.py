@@ -1,6 +1,8 @@
 """Retention: the leader erases the personal data of contacts of campaigns that finished more than
 RETENTION_DAYS ago, one bounded batch per tick, the way erasure on request does but without
-listing their numbers as do-not-call (they did not ask).
+listing their numbers as do-not-call (they did not ask). Provider callbacks that match no attempt
+(inbound callers who only heard the message) belong to no campaign: each is emptied once it is
+older than RETENTION_DAYS itself, in the same bounded batches.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.calls.models import UNLINKED_EVENT
 from app.campaigns.models import CampaignStatus
-from app.db.base import sql_list
+from app.db.base import count_of, sql_list
 from app.logs import one_line
 from app.suppression.erasure import Target, Why, erase
 
@@ -44,6 +47,20 @@ WHERE c.status IN {FINISHED}
 LIMIT :batch
 """)
 
+# Through ix_telephony_events_unlinked_received_at, which holds only the callbacks matching no
+# attempt that still have a payload: a tick reads its batch, not the events emptied before. The
+# batch's ids as an array: `id IN (…)` is planned as a join that reads the whole table.
+_DUE_CALLBACKS = text(f"""
+UPDATE telephony_events SET payload = '{{}}'::jsonb
+WHERE id = ANY(ARRAY(
+    SELECT id FROM telephony_events
+    WHERE {UNLINKED_EVENT}
+      AND received_at < CAST(:now AS timestamptz) - make_interval(days => :days)
+    ORDER BY received_at
+    LIMIT :batch
+    FOR UPDATE SKIP LOCKED))
+""")
+
 
 async def sweep(
     sessions: async_sessionmaker[AsyncSession],
@@ -52,7 +69,8 @@ async def sweep(
     days: int | None,
     batch: int = RETENTION_BATCH,
 ) -> int:
-    """Erase one batch of contacts past retention (none when `days` is None); return how many."""
+    """Erase one batch of contacts past retention, and empty one batch of old provider callbacks
+    that match no call (none when `days` is None); return how many contacts."""
     if days is None:
         return 0
     try:
@@ -60,6 +78,8 @@ async def sweep(
             rows = await session.execute(_DUE, {"now": now, "days": days, "batch": batch})
             targets = [Target(r.contact_id, r.campaign_id, r.phone_number) for r in rows]
             await erase(session, targets, why=Why.RETENTION)
+            params = {"now": now, "days": days, "batch": batch}
+            callbacks = count_of(await session.execute(_DUE_CALLBACKS, params))
     except Exception as exc:  # retention can wait for the next tick; the rest of it cannot
         log.error("Retention sweep failed: %s", one_line(exc))
         return 0
@@ -68,6 +88,13 @@ async def sweep(
             "Retention: erased the personal data of %d contacts of campaigns finished more "
             "than %d days ago",
             len(targets),
+            days,
+        )
+    if callbacks:
+        log.info(
+            "Retention: emptied %d provider callbacks matching no call, received more than %d "
+            "days ago",
+            callbacks,
             days,
         )
     return len(targets)

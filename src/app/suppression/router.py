@@ -187,7 +187,6 @@ async def remove_do_not_call(number: Number, session: SessionDep) -> Response:
 @router.delete(
     "/contacts/by-phone/{number}",
     responses={
-        **_why(404, "No contact and no do-not-call entry has this number"),
         **_why(409, "A call to this number is in progress; try again once it has ended"),
     },
 )
