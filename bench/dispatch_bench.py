@@ -82,7 +82,9 @@ _COMPLETE_CONTACTS = text(
 _REQUEUE_ALL = text("UPDATE contacts SET state = 'pending' WHERE state = 'completed'")
 _COUNT_PENDING = text("SELECT count(*) FROM contacts WHERE state = 'pending'")
 
-# The claim statement of app.scheduler.dispatch, as the dispatcher sends it.
+# The claim's two statements of app.scheduler.dispatch, as the dispatcher sends them: the pick
+# of due contacts (planned with its values), then the update and the attempts' INSERT.
+_PICK_SQL = str(dispatch_module._PICK.text)
 _CLAIM_SQL = str(dispatch_module._CLAIM.text)
 
 
@@ -218,15 +220,23 @@ async def measure_latency(
     return LatencyResult(contacts, batch, seconds), plans
 
 
-_CLAIM_PARAMS = ("campaign_id", "now", "zones", "limit", "ring", "time_limit", "window")
+_PICK_PARAMS = ("campaign_id", "now", "zones", "limit")
+_CLAIM_PARAMS = ("ids", "now", "ring", "time_limit", "window")
+
+
+def _numbered(sql: str, names: tuple[str, ...]) -> str:
+    """`sql` with $1..$n in place of its named parameters."""
+    for i, name in enumerate(names, 1):
+        sql = sql.replace(f":{name}", f"${i}")
+    return sql
+
+
+def _pick_for_prepare() -> str:
+    return _numbered(_PICK_SQL, _PICK_PARAMS)
 
 
 def _claim_for_prepare() -> str:
-    """The claim statement with $1..$7 in place of its named parameters."""
-    sql = _CLAIM_SQL
-    for i, name in enumerate(_CLAIM_PARAMS, 1):
-        sql = sql.replace(f":{name}", f"${i}")
-    return sql
+    return _numbered(_CLAIM_SQL, _CLAIM_PARAMS)
 
 
 def _record_ids_sql() -> str:
@@ -237,9 +247,10 @@ def _record_ids_sql() -> str:
 
 async def measure_bare(server: Server, contacts: int, batch: int) -> tuple[int, float, int]:
     """The first baseline: the dispatcher's own statements on the same schema and data, by bare
-    asyncpg on one connection. Per batch: the claim (SKIP LOCKED claim -> UPDATE -> INSERT of
-    the attempts) committed, then the one UPDATE that saves the provider call ids. No ORM, no
-    provider, no recovery or finishing: what PostgreSQL alone needs for the same work."""
+    asyncpg on one connection. Per batch, in one transaction: the pick (SKIP LOCKED, planned
+    with its values), then the claim (UPDATE -> INSERT of the attempts), committed; then the
+    one UPDATE that saves the provider call ids. No ORM, no provider, no recovery or finishing:
+    what PostgreSQL alone needs for the same work."""
     print(f"bare statements: {contacts:,} contacts, batch {batch:,}", flush=True)
     async with fresh_database(server, contacts) as (engine, campaign_id):
         conn = await asyncpg.connect(asyncpg_dsn(engine.url.render_as_string(False)))
@@ -248,22 +259,20 @@ async def measure_bare(server: Server, contacts: int, batch: int) -> tuple[int, 
                 "SELECT call_window FROM campaigns WHERE id = $1", campaign_id
             )
             window = CallWindow.parse(json.loads(window_json))
-            claim_sql, record_sql = _claim_for_prepare(), _record_ids_sql()
+            pick_sql, claim_sql = _pick_for_prepare(), _claim_for_prepare()
+            record_sql = _record_ids_sql()
             dispatched = ticks = 0
             started = time.perf_counter()
             while dispatched < contacts:
                 async with conn.transaction():
                     now = await conn.fetchval("SELECT now()")
                     await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+                    picked = await conn.fetch(
+                        pick_sql, campaign_id, now, open_zones(window, now), batch
+                    )
+                    await conn.execute("SET LOCAL plan_cache_mode = DEFAULT")
                     rows = await conn.fetch(
-                        claim_sql,
-                        campaign_id,
-                        now,
-                        open_zones(window, now),
-                        batch,
-                        30,
-                        900,
-                        window.describe(),
+                        claim_sql, [r["id"] for r in picked], now, 30, 900, window.describe()
                     )
                 if not rows:
                     break
@@ -412,13 +421,15 @@ async def measure_pgbench_simple(
 
 
 async def explain_claim(engine: AsyncEngine, campaign_id: int, batch: int) -> str:
-    """EXPLAIN (ANALYZE, BUFFERS), rolled back, the dispatcher's claim statement twice, then the
-    simple claim of the issue's baseline (`simple_claim_sql`) for comparison. The claim:
+    """EXPLAIN (ANALYZE, BUFFERS), rolled back, the dispatcher's claim, then the simple claim
+    of the issue's baseline (`simple_claim_sql`) for comparison. The dispatcher's pick twice:
 
-    - as a one-off statement (a custom plan, the literal values folded in), which is what the
-      dispatcher's first five executions on a pooled connection get;
-    - as a generic plan of the prepared statement, which PostgreSQL may switch to from the
-      sixth execution on (asyncpg prepares and caches every statement SQLAlchemy sends).
+    - as the dispatcher plans it (a custom plan, the literal values folded in);
+    - as a generic plan of the prepared statement, which PostgreSQL could switch to from the
+      sixth execution on were it not for `plan_cache_mode = force_custom_plan`;
+
+    then its second statement, the UPDATE and INSERT of the picked contacts, with the cached
+    plans of its foreign-key checks.
     """
     async with engine.connect() as conn:
         now = (await conn.execute(text("SELECT now()"))).scalar_one()
@@ -429,33 +440,31 @@ async def explain_claim(engine: AsyncEngine, campaign_id: int, batch: int) -> st
         ).scalar_one()
         zones = open_zones(CallWindow.parse(window), now)
         await conn.rollback()
-        params = {
-            "campaign_id": campaign_id,
-            "now": now,
-            "zones": zones,
-            "limit": batch,
-            "ring": 30,
-            "time_limit": 900,
-            "window": "bench",
-        }
+        pick = {"campaign_id": campaign_id, "now": now, "zones": zones, "limit": batch}
         custom: list[str] = []
+        claim: list[str] = []
         for _ in range(2):  # the second run is the warm one
-            rows = await conn.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + _CLAIM_SQL), params)
+            await conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+            rows = await conn.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + _PICK_SQL), pick)
             custom = [r[0] for r in rows]
+            ids = list((await conn.execute(text(_PICK_SQL), pick)).scalars())
+            await conn.execute(text("SET LOCAL plan_cache_mode = DEFAULT"))
+            params = {"ids": ids, "now": now, "ring": 30, "time_limit": 900, "window": "bench"}
+            rows = await conn.execute(text("EXPLAIN (ANALYZE, BUFFERS) " + _CLAIM_SQL), params)
+            claim = [r[0] for r in rows]
             await conn.rollback()
         zone_array = "ARRAY[" + ",".join("'" + z.replace("'", "''") + "'" for z in zones) + "]"
         await conn.exec_driver_sql(
-            "PREPARE bench_claim(bigint, timestamptz, text[], int, int, int, text) AS "
-            + _claim_for_prepare()
+            "PREPARE bench_pick(bigint, timestamptz, text[], int) AS " + _pick_for_prepare()
         )
         await conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
         rows = await conn.exec_driver_sql(
-            f"EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_claim({int(campaign_id)}, "
-            f"'{now.isoformat()}', {zone_array}, {int(batch)}, 30, 900, 'bench')"
+            f"EXPLAIN (ANALYZE, BUFFERS) EXECUTE bench_pick({int(campaign_id)}, "
+            f"'{now.isoformat()}', {zone_array}, {int(batch)})"
         )
         generic = [r[0] for r in rows]
         await conn.rollback()
-        await conn.exec_driver_sql("DEALLOCATE bench_claim")
+        await conn.exec_driver_sql("DEALLOCATE bench_pick")
         await conn.exec_driver_sql("RESET plan_cache_mode")
         await conn.commit()
         simple: list[str] = []
@@ -467,11 +476,14 @@ async def explain_claim(engine: AsyncEngine, campaign_id: int, batch: int) -> st
             await conn.rollback()
     return "\n".join(
         [
-            f"-- custom plan ({len(zones)} open zones, literal values) --",
+            f"-- the pick, custom plan ({len(zones)} open zones, literal values) --",
             *(_shorten(line) for line in custom),
             "",
-            "-- generic plan (prepared statement, $1..$6) --",
+            "-- the pick, generic plan (prepared statement, $1..$4) --",
             *(_shorten(line) for line in generic),
+            "",
+            "-- the claim: UPDATE and INSERT of the picked contacts --",
+            *(_shorten(line) for line in claim),
             "",
             "-- the simple claim (the issue's baseline: no zone filter, no do-not-call probes) --",
             *(_shorten(line) for line in simple),
