@@ -18,10 +18,14 @@ async def gather_bounded(
     items: Sequence[T], request: Callable[[T], Awaitable[R]], limit: int = PROVIDER_CONCURRENCY
 ) -> list[R]:
     """`request(item)` for every item, at most `limit` at a time; results in item order."""
-    gate = asyncio.Semaphore(limit)
+    results: dict[int, R] = {}
+    queue = iter(enumerate(items))
 
-    async def one(item: T) -> R:
-        async with gate:
-            return await request(item)
+    # `limit` workers taking the next item in turn, rather than a task per item waiting on a
+    # semaphore: a tick of 5,000 calls made 5,000 tasks (a quarter of the mock dispatch's time).
+    async def worker() -> None:
+        for index, item in queue:
+            results[index] = await request(item)
 
-    return list(await asyncio.gather(*(one(item) for item in items)))
+    await asyncio.gather(*(worker() for _ in range(min(limit, len(items)))))
+    return [results[index] for index in range(len(items))]
