@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.calls.audit import OPT_OUT
 from app.calls.models import AttemptStatus, Direction
+from app.calls.policy import EXTRA_ATTEMPTS_BY_APPOINTMENT
 from app.calls.voice import voice_turn
 from app.campaigns.models import CampaignStatus, ContactState
 from app.db.base import sql_literal
@@ -63,7 +64,7 @@ _ATTEMPT_OF_CALL = text(f"""
 SELECT id FROM call_attempts WHERE provider_call_id = :call_id AND direction = {INBOUND}
 """)
 
-# One statement, as the dispatcher claims: lock the contact (waiting, briefly, for a dispatcher
+# One statement, under the locks the dispatcher takes: lock the contact (waiting, briefly, for a dispatcher
 # or a redelivery of this request holding it), re-check it is pending, take an attempt number.
 _CLAIM = text(f"""
 WITH candidate AS (
@@ -73,7 +74,8 @@ WITH candidate AS (
     WHERE ct.phone_number = :number
       AND ct.state = {PENDING}
       AND c.status = {RUNNING}
-      AND ct.attempts_count < c.max_attempts + least(ct.appointments_count, 2)
+      AND ct.attempts_count < c.max_attempts
+          + least(ct.appointments_count, {EXTRA_ATTEMPTS_BY_APPOINTMENT})
       AND NOT {listed_sql("CAST(:number AS text)")}
     ORDER BY CASE WHEN {_TO_MATCHES} THEN 0 ELSE 1 END, ct.next_attempt_at, ct.id
     LIMIT 1
