@@ -64,8 +64,9 @@ _ATTEMPT_OF_CALL = text(f"""
 SELECT id FROM call_attempts WHERE provider_call_id = :call_id AND direction = {INBOUND}
 """)
 
-# One statement, under the locks the dispatcher takes: lock the contact (waiting, briefly, for a dispatcher
-# or a redelivery of this request holding it), re-check it is pending, take an attempt number.
+# One statement, under the row locks the dispatcher takes: lock the contact (waiting, briefly,
+# for a dispatcher or a redelivery of this request holding it), re-check it is pending, take an
+# attempt number.
 _CLAIM = text(f"""
 WITH candidate AS (
     SELECT ct.id
