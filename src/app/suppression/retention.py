@@ -75,10 +75,10 @@ async def sweep(
         return 0
     try:
         async with sessions() as session, session.begin():
-            rows = await session.execute(_DUE, {"now": now, "days": days, "batch": batch})
+            params = {"now": now, "days": days, "batch": batch}
+            rows = await session.execute(_DUE, params)
             targets = [Target(r.contact_id, r.campaign_id, r.phone_number) for r in rows]
             await erase(session, targets, why=Why.RETENTION)
-            params = {"now": now, "days": days, "batch": batch}
             callbacks = count_of(await session.execute(_DUE_CALLBACKS, params))
     except Exception as exc:  # retention can wait for the next tick; the rest of it cannot
         log.error("Retention sweep failed: %s", one_line(exc))
