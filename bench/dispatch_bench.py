@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -245,6 +245,40 @@ def _record_ids_sql() -> str:
     return sql.replace(":ids", "$1").replace(":call_ids", "$2")
 
 
+# One batch of a bare baseline on its connection: the ids of the attempts it created.
+ClaimBatch = Callable[[asyncpg.Connection], Awaitable[list[int]]]
+
+
+async def _measure_batches(
+    server: Server,
+    contacts: int,
+    label: str,
+    prepare: Callable[[asyncpg.Connection, int], Awaitable[ClaimBatch]],
+) -> tuple[int, float, int]:
+    """A bare baseline on one asyncpg connection to a fresh table of `contacts`: batch after
+    batch, the claim `prepare` returns for the campaign, then the dispatcher's UPDATE of provider
+    call ids, until every contact is claimed."""
+    async with fresh_database(server, contacts) as (engine, campaign_id):
+        conn = await asyncpg.connect(asyncpg_dsn(engine.url.render_as_string(False)))
+        try:
+            claim_batch, record_sql = await prepare(conn, campaign_id), _record_ids_sql()
+            dispatched = ticks = 0
+            started = time.perf_counter()
+            while dispatched < contacts:
+                ids = await claim_batch(conn)
+                if not ids:
+                    break
+                await conn.execute(record_sql, ids, [f"bare-{i}" for i in ids])
+                dispatched += len(ids)
+                ticks += 1
+            elapsed = time.perf_counter() - started
+        finally:
+            await conn.close()
+    if dispatched < contacts:
+        raise SystemExit(f"{label}: only {dispatched} of {contacts} contacts were claimed")
+    return dispatched, elapsed, ticks
+
+
 async def measure_bare(server: Server, contacts: int, batch: int) -> tuple[int, float, int]:
     """The first baseline: the dispatcher's own statements on the same schema and data, by bare
     asyncpg on one connection. Per batch, in one transaction: the pick (SKIP LOCKED, planned
@@ -252,40 +286,30 @@ async def measure_bare(server: Server, contacts: int, batch: int) -> tuple[int, 
     one UPDATE that saves the provider call ids. No ORM, no provider, no recovery or finishing:
     what PostgreSQL alone needs for the same work."""
     print(f"bare statements: {contacts:,} contacts, batch {batch:,}", flush=True)
-    async with fresh_database(server, contacts) as (engine, campaign_id):
-        conn = await asyncpg.connect(asyncpg_dsn(engine.url.render_as_string(False)))
-        try:
-            window_json = await conn.fetchval(
-                "SELECT call_window FROM campaigns WHERE id = $1", campaign_id
-            )
-            window = CallWindow.parse(json.loads(window_json))
-            pick_sql, claim_sql = _pick_for_prepare(), _claim_for_prepare()
-            record_sql = _record_ids_sql()
-            dispatched = ticks = 0
-            started = time.perf_counter()
-            while dispatched < contacts:
-                async with conn.transaction():
-                    now = await conn.fetchval("SELECT now()")
-                    await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
-                    picked = await conn.fetch(
-                        pick_sql, campaign_id, now, open_zones(window, now), batch
-                    )
-                    await conn.execute("SET LOCAL plan_cache_mode = DEFAULT")
-                    rows = await conn.fetch(
-                        claim_sql, [r["id"] for r in picked], now, 30, 900, window.describe()
-                    )
-                if not rows:
-                    break
-                ids = [r["id"] for r in rows]
-                await conn.execute(record_sql, ids, [f"bare-{i}" for i in ids])
-                dispatched += len(rows)
-                ticks += 1
-            elapsed = time.perf_counter() - started
-        finally:
-            await conn.close()
-    if dispatched < contacts:
-        raise SystemExit(f"bare: only {dispatched} of {contacts} contacts were claimed")
-    return dispatched, elapsed, ticks
+    pick_sql, claim_sql = _pick_for_prepare(), _claim_for_prepare()
+
+    async def prepare(conn: asyncpg.Connection, campaign_id: int) -> ClaimBatch:
+        window_json = await conn.fetchval(
+            "SELECT call_window FROM campaigns WHERE id = $1", campaign_id
+        )
+        window = CallWindow.parse(json.loads(window_json))
+
+        async def claim_batch(conn: asyncpg.Connection) -> list[int]:
+            async with conn.transaction():
+                now = await conn.fetchval("SELECT now()")
+                await conn.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+                picked = await conn.fetch(
+                    pick_sql, campaign_id, now, open_zones(window, now), batch
+                )
+                await conn.execute("SET LOCAL plan_cache_mode = DEFAULT")
+                rows = await conn.fetch(
+                    claim_sql, [r["id"] for r in picked], now, 30, 900, window.describe()
+                )
+            return [r["id"] for r in rows]
+
+        return claim_batch
+
+    return await _measure_batches(server, contacts, "bare", prepare)
 
 
 def simple_claim_sql(campaign_id: int, batch: int, *, select: str = "id") -> str:
@@ -328,25 +352,16 @@ async def measure_bare_simple(server: Server, contacts: int, batch: int) -> tupl
     """The simple claim (`simple_claim_sql`) by bare asyncpg on one connection, per batch: the
     one statement, committed on its own, then the dispatcher's UPDATE of provider call ids."""
     print(f"bare simple claim: {contacts:,} contacts, batch {batch:,}", flush=True)
-    async with fresh_database(server, contacts) as (engine, campaign_id):
-        conn = await asyncpg.connect(asyncpg_dsn(engine.url.render_as_string(False)))
-        try:
-            claim_sql, record_sql = simple_claim_sql(campaign_id, batch), _record_ids_sql()
-            dispatched = ticks = 0
-            started = time.perf_counter()
-            while dispatched < contacts:
-                ids = [r["id"] for r in await conn.fetch(claim_sql)]
-                if not ids:
-                    break
-                await conn.execute(record_sql, ids, [f"bare-{i}" for i in ids])
-                dispatched += len(ids)
-                ticks += 1
-            elapsed = time.perf_counter() - started
-        finally:
-            await conn.close()
-    if dispatched < contacts:
-        raise SystemExit(f"bare simple: only {dispatched} of {contacts} contacts were claimed")
-    return dispatched, elapsed, ticks
+
+    async def prepare(_conn: asyncpg.Connection, campaign_id: int) -> ClaimBatch:
+        claim_sql = simple_claim_sql(campaign_id, batch)
+
+        async def claim_batch(conn: asyncpg.Connection) -> list[int]:
+            return [r["id"] for r in await conn.fetch(claim_sql)]
+
+        return claim_batch
+
+    return await _measure_batches(server, contacts, "bare simple", prepare)
 
 
 def find_pgbench() -> str | None:
