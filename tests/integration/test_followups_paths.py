@@ -15,7 +15,7 @@ from tests.integration.test_followups import (
     ask_to_be_called_later_three_times,
     resume_after_a_silence,
 )
-from tests.integration.test_webhook_hot_path import _full_path_only, _stored, _truncate
+from tests.integration.test_webhook_hot_path import _stored, again_on_the_full_path
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -38,9 +38,7 @@ async def test_call_me_later_with_no_attempt_left_is_stored_alike_by_both_paths(
     assert any(r.says and "non potremo" in r.says[-1] for r in short_replies)
     short = await _stored(sessions)
 
-    await _truncate(sessions)
-    monkeypatch.setattr(webhooks, "quick_turn", _full_path_only)
-    monkeypatch.setattr(webhooks, "quick_status", _full_path_only)
+    await again_on_the_full_path(sessions, monkeypatch)
     full_goodbyes = await ask_to_be_called_later_three_times(client, sessions)
     full = await _stored(sessions)
 
@@ -56,9 +54,7 @@ async def test_a_resumed_interview_with_a_question_to_ask_again_is_stored_alike_
     short_asked = await resume_after_a_silence(client, sessions)
     short = await _stored(sessions)
 
-    await _truncate(sessions)
-    monkeypatch.setattr(webhooks, "quick_turn", _full_path_only)
-    monkeypatch.setattr(webhooks, "quick_status", _full_path_only)
+    await again_on_the_full_path(sessions, monkeypatch)
     full_asked = await resume_after_a_silence(client, sessions)
     full = await _stored(sessions)
 

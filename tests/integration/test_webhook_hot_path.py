@@ -125,6 +125,13 @@ async def _truncate(sessions: Sessions) -> None:
     await execute(sessions, "TRUNCATE campaigns, do_not_call RESTART IDENTITY CASCADE")
 
 
+async def again_on_the_full_path(sessions: Sessions, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty database, and every webhook from now on the full way: to play a script again."""
+    await _truncate(sessions)
+    monkeypatch.setattr(webhooks, "quick_turn", _full_path_only)
+    monkeypatch.setattr(webhooks, "quick_status", _full_path_only)
+
+
 @pytest.mark.parametrize(
     "script", [_complete_with_repeat_and_skip, _resumed_after_a_hang_up, _refused]
 )
@@ -155,9 +162,7 @@ async def test_the_short_and_the_full_path_store_the_same(
     # nothing else went the full way.
     assert taken.count("turn") >= 2 and taken.count("status") >= 4, taken
 
-    await _truncate(sessions)
-    monkeypatch.setattr(webhooks, "quick_turn", _full_path_only)
-    monkeypatch.setattr(webhooks, "quick_status", _full_path_only)
+    await again_on_the_full_path(sessions, monkeypatch)
     await script(client, sessions)
     full = await _stored(sessions)
 
